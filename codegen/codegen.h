@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Public interface of the code generator: IR chain -> eBPF program ->
+ * loaded program -> attached link. Used by the daemon, the tests and the
+ * benchmarks. The codegen never knows which front-end a rule came from.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <bpfilter/ir.h>
+
+struct bf_program;
+struct bf_link;
+
+/* NFPROTO values, for the nfproto argument. */
+#define BF_NFPROTO_UNSPEC 0
+#define BF_NFPROTO_IPV4 2
+#define BF_NFPROTO_IPV6 10
+
+/**
+ * Generate the eBPF program for base chain @chain of @table.
+ *
+ * @nfproto: for netfilter hooks, the protocol family the program serves
+ * (an inet table gets one program per family); BF_NFPROTO_UNSPEC picks the
+ * table's family (IP -> IPv4, IP6 -> IPv6) and is required elsewhere.
+ *
+ * The table is validated first (bf_table_validate()); regular chains
+ * reached by jump/goto are compiled into the same program. Counter
+ * expressions and the chain policy get slots in a counters map.
+ *
+ * @return 0 or a negative errno, with a message in @errbuf.
+ */
+int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
+			const char *chain, int nfproto, char *errbuf,
+			size_t errlen);
+
+/**
+ * Create the maps and load the program in the kernel. On a verifier
+ * rejection, returns the negative errno and copies the verifier log (tail)
+ * into @log.
+ */
+int bf_program_load(struct bf_program *prog, char *log, size_t loglen);
+
+void bf_program_free(struct bf_program **prog);
+
+/** Program fd (after load), or -1. */
+int bf_program_fd(const struct bf_program *prog);
+/** Counters map fd (after load), or -1. */
+int bf_program_counters_fd(const struct bf_program *prog);
+/** Number of eBPF instructions emitted (before the kernel's rewrites). */
+size_t bf_program_insn_count(const struct bf_program *prog);
+/** Number of xlated instructions, as the kernel reports it (after load). */
+int bf_program_xlated_count(const struct bf_program *prog, uint32_t *count);
+/** Hook, nfproto, priority of the base chain the program was built for. */
+enum bf_hook bf_program_hook(const struct bf_program *prog);
+int bf_program_nfproto(const struct bf_program *prog);
+/** Name of the base chain. */
+const char *bf_program_chain(const struct bf_program *prog);
+/** The base chain's priority, interface name ("" if none), cgroup path. */
+int32_t bf_program_priority(const struct bf_program *prog);
+const char *bf_program_ifname(const struct bf_program *prog);
+const char *bf_program_cgroup(const struct bf_program *prog);
+
+/**
+ * Counters. A counter slot belongs to one counter expression, named by
+ * (chain name, rule index in that chain, expression index in that rule);
+ * each base chain also has a policy counter. Reading sums the per-CPU
+ * values.
+ *
+ * @return 0, -ENOENT when there is no such counter, or a negative errno.
+ */
+int bf_program_get_counter(const struct bf_program *prog, const char *chain,
+			   size_t rule, size_t expr, uint64_t *packets,
+			   uint64_t *bytes);
+int bf_program_get_policy_counter(const struct bf_program *prog,
+				  uint64_t *packets, uint64_t *bytes);
+/** Set every counter (including the policy counter) to zero. */
+int bf_program_reset_counters(const struct bf_program *prog);
+/**
+ * Copy counter values from @old into @new (both loaded) for counters of
+ * the same (chain, rule handle, expression index); the policy counter is
+ * copied too. Used when a running chain is replaced.
+ */
+int bf_program_inherit_counters(struct bf_program *new_prog,
+				const struct bf_program *old_prog);
+
+/**
+ * Run the loaded program once on @pkt with BPF_PROG_TEST_RUN.
+ * @pkt always starts at the Ethernet header (the kernel strips it for the
+ * netfilter and cgroup_skb flavours, which see the packet from the network
+ * header, as they do at run time). @retval gets the program's return value
+ * (XDP_*, TCX_*, NF_*, or 1/0 for cgroup_skb).
+ *
+ * @repeat: > 1 to measure; @duration_ns gets the mean time per run (may be
+ * NULL).
+ */
+int bf_program_test_run(const struct bf_program *prog, const void *pkt,
+			size_t len, uint32_t repeat, int *retval,
+			uint32_t *duration_ns);
+
+/**
+ * Print the generated instructions, one per line, readable (for
+ * `-v bytecode`).
+ */
+void bf_program_dump(const struct bf_program *prog, FILE *f);
+
+/**
+ * Attach options: where the base chain's program goes. ifname for XDP and
+ * TC hooks, cgroup path for cgroup_skb hooks; the priority and nfproto of
+ * netfilter hooks come from the program.
+ */
+struct bf_link_opts {
+	const char *ifname; /* overrides the chain's ifname when set */
+	const char *cgroup; /* overrides the chain's cgroup when set */
+	bool xdp_skb_mode; /* XDP generic mode (for veth tests) */
+};
+
+/**
+ * Attach a loaded program with a bpf link. Returns -ENODEV for a missing
+ * interface, -ENOENT for a missing cgroup, or the kernel's error.
+ */
+int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
+		   const struct bf_link_opts *opts);
+
+/**
+ * Replace the program behind @link by @new_prog atomically: bpf_link_update
+ * for XDP, TCX and cgroup links; for netfilter, the new program is attached
+ * at the chain's priority next to the old one, then the old link is closed,
+ * so no packet passes unfiltered. Counters are carried over
+ * (bf_program_inherit_counters()) before the switch when @old_prog is given.
+ */
+int bf_link_replace(struct bf_link *link, const struct bf_program *new_prog,
+		    const struct bf_program *old_prog);
+
+/** Detach and free. */
+void bf_link_free(struct bf_link **link);
+int bf_link_fd(const struct bf_link *link);

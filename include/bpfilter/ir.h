@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bpfilter intermediate representation.
+ *
+ * A register machine close to the nf_tables VM: a rule is a list of
+ * expressions over a 64-byte register file (16 x 32-bit registers, the
+ * NFT_REG32_00..15 view; a value of N bytes starting at register r occupies
+ * registers r .. r + ceil(N/4) - 1). Every front-end (nft, iptables, bfcli)
+ * lowers to this; codegen/ compiles it to eBPF.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BF_NAME_MAX 256
+#define BF_IFNAME_MAX 16
+#define BF_DATA_MAX 16
+#define BF_REG_COUNT 16 /* 32-bit registers */
+#define BF_REG_BYTES (BF_REG_COUNT * 4)
+#define BF_JUMP_DEPTH_MAX 16 /* NFT_JUMP_STACK_SIZE */
+#define BF_PAYLOAD_OFFSET_MAX 255 /* nft_payload: U8_MAX */
+
+enum bf_family {
+	BF_FAMILY_IP, /* IPv4 only */
+	BF_FAMILY_IP6, /* IPv6 only */
+	BF_FAMILY_INET, /* IPv4 and IPv6 */
+	BF_FAMILY_NETDEV, /* any link-layer frame */
+	_BF_FAMILY_MAX,
+};
+
+enum bf_hook {
+	BF_HOOK_XDP,
+	BF_HOOK_TC_INGRESS,
+	BF_HOOK_TC_EGRESS,
+	BF_HOOK_NF_PRE_ROUTING,
+	BF_HOOK_NF_LOCAL_IN,
+	BF_HOOK_NF_FORWARD,
+	BF_HOOK_NF_LOCAL_OUT,
+	BF_HOOK_NF_POST_ROUTING,
+	BF_HOOK_CGROUP_SKB_INGRESS,
+	BF_HOOK_CGROUP_SKB_EGRESS,
+	_BF_HOOK_MAX,
+};
+
+enum bf_verdict {
+	BF_VERDICT_ACCEPT,
+	BF_VERDICT_DROP,
+	BF_VERDICT_CONTINUE,
+	BF_VERDICT_RETURN,
+	BF_VERDICT_JUMP,
+	BF_VERDICT_GOTO,
+	_BF_VERDICT_MAX,
+};
+
+enum bf_payload_base {
+	BF_PAYLOAD_LL, /* link layer header (Ethernet) */
+	BF_PAYLOAD_NH, /* network header (IPv4/IPv6) */
+	BF_PAYLOAD_TH, /* transport header */
+	_BF_PAYLOAD_MAX,
+};
+
+enum bf_meta_key {
+	BF_META_LEN, /* u32 host order */
+	BF_META_PROTOCOL, /* u16 network order (ethertype) */
+	BF_META_NFPROTO, /* u8 (NFPROTO_IPV4 = 2, NFPROTO_IPV6 = 10) */
+	BF_META_L4PROTO, /* u8 */
+	BF_META_MARK, /* u32 host order */
+	BF_META_IIF, /* u32 host order ifindex */
+	BF_META_OIF, /* u32 host order ifindex */
+	BF_META_IIFNAME, /* 16 bytes, NUL padded */
+	BF_META_OIFNAME, /* 16 bytes, NUL padded */
+	BF_META_IIFTYPE, /* u16 host order (ARPHRD_*) */
+	BF_META_OIFTYPE, /* u16 host order (ARPHRD_*) */
+	BF_META_PKTTYPE, /* u8 (PACKET_HOST, ...) */
+	BF_META_SKUID, /* u32 host order */
+	BF_META_SKGID, /* u32 host order */
+	_BF_META_MAX,
+};
+
+enum bf_cmp_op {
+	BF_CMP_EQ,
+	BF_CMP_NEQ,
+	BF_CMP_LT,
+	BF_CMP_LTE,
+	BF_CMP_GT,
+	BF_CMP_GTE,
+	_BF_CMP_MAX,
+};
+
+enum bf_range_op {
+	BF_RANGE_EQ,
+	BF_RANGE_NEQ,
+	_BF_RANGE_MAX,
+};
+
+enum bf_bitwise_op {
+	BF_BITWISE_BOOL, /* dreg = (sreg & mask) ^ xor */
+	BF_BITWISE_LSHIFT, /* dreg = sreg << shift, on 32-bit host-order words */
+	BF_BITWISE_RSHIFT, /* dreg = sreg >> shift, on 32-bit host-order words */
+	_BF_BITWISE_MAX,
+};
+
+enum bf_byteorder_op {
+	BF_BYTEORDER_NTOH,
+	BF_BYTEORDER_HTON,
+	_BF_BYTEORDER_MAX,
+};
+
+enum bf_expr_type {
+	BF_EXPR_PAYLOAD,
+	BF_EXPR_META,
+	BF_EXPR_BITWISE,
+	BF_EXPR_BYTEORDER,
+	BF_EXPR_CMP,
+	BF_EXPR_RANGE,
+	BF_EXPR_IMMEDIATE,
+	BF_EXPR_COUNTER,
+	BF_EXPR_VERDICT,
+	_BF_EXPR_MAX,
+};
+
+/* Constant bytes, in register (memory) order: network order for payload
+ * values, host order for host-order meta keys, exactly as nf_tables. */
+struct bf_data {
+	uint8_t len;
+	uint8_t bytes[BF_DATA_MAX];
+};
+
+struct bf_expr {
+	enum bf_expr_type type;
+	union {
+		struct {
+			enum bf_payload_base base;
+			uint16_t offset;
+			uint8_t len;
+			uint8_t dreg;
+		} payload;
+		struct {
+			enum bf_meta_key key;
+			uint8_t dreg;
+		} meta;
+		struct {
+			enum bf_bitwise_op op;
+			uint8_t sreg;
+			uint8_t dreg;
+			uint8_t len;
+			struct bf_data mask; /* BOOL */
+			struct bf_data xor; /* BOOL */
+			uint32_t shift; /* LSHIFT/RSHIFT, < 32 */
+		} bitwise;
+		struct {
+			enum bf_byteorder_op op;
+			uint8_t sreg;
+			uint8_t dreg;
+			uint8_t len; /* total bytes */
+			uint8_t size; /* element size: 2, 4 or 8 */
+		} byteorder;
+		struct {
+			enum bf_cmp_op op;
+			uint8_t sreg;
+			struct bf_data data;
+		} cmp;
+		struct {
+			enum bf_range_op op;
+			uint8_t sreg;
+			struct bf_data from;
+			struct bf_data to;
+		} range;
+		struct {
+			uint8_t dreg;
+			struct bf_data data;
+		} immediate;
+		struct {
+			/* Initial values, carried over on replacement. */
+			uint64_t packets;
+			uint64_t bytes;
+		} counter;
+		struct {
+			enum bf_verdict code;
+			char chain[BF_NAME_MAX]; /* JUMP / GOTO target */
+		} verdict;
+	};
+};
+
+struct bf_rule {
+	uint64_t handle;
+	struct bf_expr *exprs;
+	size_t n_exprs;
+	size_t cap_exprs;
+};
+
+struct bf_chain {
+	char name[BF_NAME_MAX];
+	bool base;
+	/* Base chains only. */
+	enum bf_hook hook;
+	int32_t priority;
+	enum bf_verdict policy; /* ACCEPT or DROP */
+	char ifname[BF_IFNAME_MAX]; /* XDP / TC */
+	char cgroup[BF_NAME_MAX]; /* CGROUP_SKB_*: cgroup v2 path */
+	struct bf_rule **rules;
+	size_t n_rules;
+	size_t cap_rules;
+};
+
+struct bf_table {
+	char name[BF_NAME_MAX];
+	enum bf_family family;
+	struct bf_chain **chains;
+	size_t n_chains;
+	size_t cap_chains;
+};
+
+/* Names of enum values (static tables, checked against the enums). */
+const char *bf_family_to_str(enum bf_family family);
+const char *bf_hook_to_str(enum bf_hook hook);
+const char *bf_verdict_to_str(enum bf_verdict verdict);
+const char *bf_payload_base_to_str(enum bf_payload_base base);
+const char *bf_meta_key_to_str(enum bf_meta_key key);
+const char *bf_cmp_op_to_str(enum bf_cmp_op op);
+const char *bf_expr_type_to_str(enum bf_expr_type type);
+
+/**
+ * Length in bytes of the value a meta key loads.
+ */
+unsigned int bf_meta_key_len(enum bf_meta_key key);
+
+/** True if @hook is a netfilter hook (NF_*). */
+bool bf_hook_is_nf(enum bf_hook hook);
+
+/* Data helpers. */
+void bf_data_set(struct bf_data *data, const void *bytes, size_t len);
+void bf_data_u8(struct bf_data *data, uint8_t v);
+void bf_data_be16(struct bf_data *data, uint16_t v); /* network order */
+void bf_data_be32(struct bf_data *data, uint32_t v); /* network order */
+void bf_data_u32(struct bf_data *data, uint32_t v); /* host order */
+void bf_data_str(struct bf_data *data, const char *s, size_t len);
+
+/* Expressions: fill-in helpers (return the expression by value). */
+struct bf_expr bf_expr_payload(enum bf_payload_base base, uint16_t offset,
+			       uint8_t len, uint8_t dreg);
+struct bf_expr bf_expr_meta(enum bf_meta_key key, uint8_t dreg);
+struct bf_expr bf_expr_cmp(enum bf_cmp_op op, uint8_t sreg,
+			   const struct bf_data *data);
+struct bf_expr bf_expr_range(enum bf_range_op op, uint8_t sreg,
+			     const struct bf_data *from,
+			     const struct bf_data *to);
+struct bf_expr bf_expr_bitwise_bool(uint8_t sreg, uint8_t dreg, uint8_t len,
+				    const struct bf_data *mask,
+				    const struct bf_data *xor);
+struct bf_expr bf_expr_bitwise_shift(enum bf_bitwise_op op, uint8_t sreg,
+				     uint8_t dreg, uint8_t len, uint32_t shift);
+struct bf_expr bf_expr_byteorder(enum bf_byteorder_op op, uint8_t sreg,
+				 uint8_t dreg, uint8_t len, uint8_t size);
+struct bf_expr bf_expr_immediate(uint8_t dreg, const struct bf_data *data);
+struct bf_expr bf_expr_counter(void);
+struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
+
+/* Rules. */
+int bf_rule_new(struct bf_rule **rule);
+void bf_rule_free(struct bf_rule **rule);
+int bf_rule_add_expr(struct bf_rule *rule, const struct bf_expr *expr);
+
+/* Chains. */
+int bf_chain_new(struct bf_chain **chain, const char *name);
+int bf_chain_new_base(struct bf_chain **chain, const char *name,
+		      enum bf_hook hook, int32_t priority,
+		      enum bf_verdict policy);
+void bf_chain_free(struct bf_chain **chain);
+/** Take ownership of *rule (set to NULL on success). */
+int bf_chain_add_rule(struct bf_chain *chain, struct bf_rule **rule);
+
+/* Tables. */
+int bf_table_new(struct bf_table **table, const char *name,
+		 enum bf_family family);
+void bf_table_free(struct bf_table **table);
+/** Take ownership of *chain (set to NULL on success). */
+int bf_table_add_chain(struct bf_table *table, struct bf_chain **chain);
+struct bf_chain *bf_table_get_chain(const struct bf_table *table,
+				    const char *name);
+
+/**
+ * Validate a table before codegen: every jump/goto target exists and is a
+ * regular chain, no jump loops, jump depth <= BF_JUMP_DEPTH_MAX, registers
+ * are written before they are read and stay inside the register file,
+ * loads are no larger than BF_DATA_MAX, expression fields are in range,
+ * base chains have a hook that fits the table family.
+ *
+ * @return 0 or -EINVAL; on error, a message naming the chain, the rule
+ *         (index) and the expression (index) is written to @errbuf.
+ */
+int bf_table_validate(const struct bf_table *table, char *errbuf,
+		      size_t errlen);
+
+/** Print a table in a readable text form (for logs and tests). */
+void bf_table_dump(const struct bf_table *table, FILE *f);
+void bf_expr_dump(const struct bf_expr *expr, FILE *f);
