@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internals shared by the code generator's files: the generation context
+ * (instruction buffer, labels, sticky error), the stack layout of generated
+ * programs, the per-hook flavour ops and the per-expression emitters.
+ */
+#pragma once
+
+#include <linux/bpf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bpfilter/ir.h>
+
+#include "codegen/codegen.h"
+#include "codegen/insn.h"
+
+/*
+ * Stack layout (offsets from r10). The nf_tables register file, three
+ * header windows holding copies of the first bytes of the link, network
+ * and transport headers, and 8-byte slots for what the prologue parsed.
+ * A load inside a window is one instruction once its availability is
+ * checked; a load beyond a window falls back to a helper call.
+ */
+#define BF_FP_REGS (-64) /* 64 bytes: register file */
+#define BF_WIN_LL_LEN 24
+#define BF_FP_WIN_LL (BF_FP_REGS - BF_WIN_LL_LEN) /* -88 */
+#define BF_WIN_NH_LEN 64
+#define BF_FP_WIN_NH (BF_FP_WIN_LL - BF_WIN_NH_LEN) /* -152 */
+#define BF_WIN_TH_LEN 64
+#define BF_FP_WIN_TH (BF_FP_WIN_NH - BF_WIN_TH_LEN) /* -216 */
+#define BF_FP_AVAIL_LL (-224) /* bytes available from the LL header */
+#define BF_FP_AVAIL_NH (-232) /* bytes available from the network header */
+#define BF_FP_AVAIL_TH (-240) /* bytes available from the transport header, 0 if none */
+#define BF_FP_OFF_NH (-248) /* network header offset in the packet data */
+#define BF_FP_OFF_TH (-256) /* transport header offset */
+#define BF_FP_PKT_LEN (-264) /* packet length as the hook sees it */
+#define BF_FP_L4PROTO (-272) /* l4 protocol, or BF_UNSET */
+#define BF_FP_L3PROTO (-280) /* ethertype, host order, or BF_UNSET */
+#define BF_FP_KEY (-288) /* scratch: map key */
+#define BF_FP_DYNPTR (-304) /* 16 bytes: skb dynptr (netfilter) */
+#define BF_FP_TMP (-320) /* 16 bytes: scratch for loads beyond windows */
+#define BF_FP_LL_AVAIL_OK (-328) /* 1 if the hook has a link-layer header */
+
+/* Value stored in a slot whose field could not be parsed: larger than any
+ * value of the field, so an equality test fails without a branch. */
+#define BF_UNSET 0x10000
+
+/* Registers with a fixed role in generated code. */
+#define BF_R_CTX BPF_REG_6
+
+struct bf_cg;
+
+/* Per-hook code generation ops. */
+struct bf_flavour_ops {
+	enum bpf_prog_type prog_type;
+	enum bpf_attach_type attach_type; /* expected_attach_type */
+	bool has_ll; /* packet data starts at the link-layer header */
+	/* Emit: fill BF_FP_PKT_LEN, BF_FP_L3PROTO (if !has_ll), and anything
+	 * load_bytes needs. r6 holds the context. */
+	int (*prologue)(struct bf_cg *cg);
+	/* Emit a copy of r4 bytes (a bounded register, >= 1) from packet offset
+	 * r2 to the stack at r10 + @fp_off. r0 = 0 on success. Clobbers
+	 * r0-r5. */
+	int (*load_bytes)(struct bf_cg *cg, int fp_off);
+	/* Return value implementing an accept / drop verdict. */
+	int (*retval)(enum bf_verdict verdict);
+	/* Emit a load of a meta key into BPF register @dst (values up to 8
+	 * bytes, in register-file byte order, zero-extended), jumping to
+	 * @fail when the key is not available at this hook. Names (16 bytes)
+	 * are written straight to the stack at r10 + @fp_off instead.
+	 * May clobber r0-r5. */
+	int (*meta)(struct bf_cg *cg, enum bf_meta_key key, int dst, int fp_off,
+		    int fail);
+};
+
+extern const struct bf_flavour_ops bf_flavour_xdp;
+extern const struct bf_flavour_ops bf_flavour_tc;
+extern const struct bf_flavour_ops bf_flavour_nf;
+extern const struct bf_flavour_ops bf_flavour_cgroup;
+
+const struct bf_flavour_ops *bf_flavour_get(enum bf_hook hook);
+
+/* Counter slot bookkeeping: one slot per counter expression. */
+struct bf_counter_slot {
+	char chain[BF_NAME_MAX];
+	size_t rule;
+	size_t expr;
+	uint64_t handle;
+	uint64_t init_packets;
+	uint64_t init_bytes;
+};
+
+struct bf_fixup {
+	size_t insn;
+	int label;
+};
+
+struct bf_program {
+	char chain[BF_NAME_MAX];
+	enum bf_hook hook;
+	int nfproto;
+	int32_t priority;
+	char ifname[BF_IFNAME_MAX];
+	char cgroup[BF_NAME_MAX];
+	const struct bf_flavour_ops *flavour;
+
+	struct bpf_insn *insns;
+	size_t n_insns;
+	/* Instructions that load the counters map fd (patched at load). */
+	size_t *map_refs;
+	size_t n_map_refs;
+
+	struct bf_counter_slot *slots;
+	size_t n_slots; /* last slot is the policy counter */
+
+	int prog_fd;
+	int counters_fd;
+};
+
+struct bf_cg {
+	struct bf_program *prog;
+	const struct bf_table *table;
+	const struct bf_flavour_ops *flavour;
+	int nfproto;
+
+	struct bpf_insn *insns;
+	size_t n_insns;
+	size_t cap_insns;
+	size_t *map_refs;
+	size_t n_map_refs;
+	size_t cap_map_refs;
+
+	int *labels; /* label id -> insn index, or -1 */
+	bool *label_used; /* a reachable jump targets the label */
+	bool unreachable; /* after ja/exit until a used label: dropped */
+	size_t n_labels;
+	size_t cap_labels;
+	struct bf_fixup *fixups;
+	size_t n_fixups;
+	size_t cap_fixups;
+
+	int err; /* sticky: first error of an emit */
+	char *errbuf;
+	size_t errlen;
+
+	int depth; /* inlined jump depth */
+	int tail[_BF_VERDICT_MAX]; /* counter (slot in r9) + verdict tails */
+};
+
+/* Builder (codegen/builder.c). Emit functions record the first error in
+ * cg->err; callers check it once with bf_cg_err(). */
+void bf_cg_emit(struct bf_cg *cg, struct bpf_insn insn);
+void bf_cg_emit_ld_imm64(struct bf_cg *cg, int dst, uint64_t v);
+/* Load the counters map: kind BPF_PSEUDO_MAP_FD (map pointer) or
+ * BPF_PSEUDO_MAP_VALUE (value address at offset). */
+void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, int kind, uint32_t off);
+int bf_cg_label_new(struct bf_cg *cg);
+void bf_cg_label_here(struct bf_cg *cg, int label);
+/* Emit a jump whose offset is filled once @label is placed. A conditional
+ * jump must land within the 16-bit range; an unconditional one may go
+ * anywhere (it becomes a 32-bit gotol when needed). */
+void bf_cg_emit_jmp(struct bf_cg *cg, struct bpf_insn insn, int label);
+int bf_cg_resolve(struct bf_cg *cg);
+int bf_cg_fail(struct bf_cg *cg, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int bf_cg_err(const struct bf_cg *cg)
+{
+	return cg->err;
+}
+
+/* Call a kernel function by name (resolved in vmlinux BTF). */
+void bf_cg_emit_kfunc(struct bf_cg *cg, const char *name);
+/* Offset of @member in kernel struct @type (vmlinux BTF), or -1 (and
+ * cg->err set). Nested names ("a.b") are not supported. */
+int bf_cg_btf_offset(struct bf_cg *cg, const char *type, const char *member);
+/* Bit offset of a bitfield member and its size in bits. */
+int bf_cg_btf_bitfield(struct bf_cg *cg, const char *type, const char *member,
+		       unsigned int *bit_off, unsigned int *bits);
+
+/* Prologue: packet parsing shared by every flavour (codegen/parse.c). */
+int bf_cg_parse_headers(struct bf_cg *cg);
+
+void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f);

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Expression emitters: each IR expression kind to eBPF, over the register
+ * file on the stack (nf_tables semantics: a failed load or test jumps to
+ * the rule's fail label). A load directly followed by an equality test of
+ * the same register is fused: the value stays in a BPF register.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "codegen/cgen.h"
+#include "codegen/expr.h"
+
+static int _bf_reg_fp(unsigned int reg)
+{
+	return BF_FP_REGS + (int)reg * 4;
+}
+
+static const int _bf_win_fp[_BF_PAYLOAD_MAX] = {
+	[BF_PAYLOAD_LL] = BF_FP_WIN_LL,
+	[BF_PAYLOAD_NH] = BF_FP_WIN_NH,
+	[BF_PAYLOAD_TH] = BF_FP_WIN_TH,
+};
+static const int _bf_win_len[_BF_PAYLOAD_MAX] = {
+	[BF_PAYLOAD_LL] = BF_WIN_LL_LEN,
+	[BF_PAYLOAD_NH] = BF_WIN_NH_LEN,
+	[BF_PAYLOAD_TH] = BF_WIN_TH_LEN,
+};
+static const int _bf_avail_fp[_BF_PAYLOAD_MAX] = {
+	[BF_PAYLOAD_LL] = BF_FP_AVAIL_LL,
+	[BF_PAYLOAD_NH] = BF_FP_AVAIL_NH,
+	[BF_PAYLOAD_TH] = BF_FP_AVAIL_TH,
+};
+
+uint64_t bf_cg_bytes_le(const uint8_t *b, unsigned int len)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < len && i < 8; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static uint64_t _bf_bytes_be(const uint8_t *b, unsigned int len)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < len && i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+/* dst = @len (1..8) bytes of the stack at @fp, memory order. */
+static void _bf_ldx_bytes(struct bf_cg *cg, int dst, int fp, unsigned int len,
+			  int tmp)
+{
+	static const int sz[] = { 0, BPF_B, BPF_H, 0, BPF_W, 0, 0, 0, BPF_DW };
+	unsigned int done = 0;
+
+	if (len == 1 || len == 2 || len == 4 || len == 8) {
+		bf_cg_emit(cg, BF_LDX_MEM(sz[len], dst, BPF_REG_10, fp));
+		return;
+	}
+	while (done < len) {
+		unsigned int c = len - done >= 4 ? 4 : len - done >= 2 ? 2 : 1;
+		int r = done ? tmp : dst;
+
+		bf_cg_emit(cg, BF_LDX_MEM(sz[c], r, BPF_REG_10, fp + (int)done));
+		if (done) {
+			bf_cg_emit(cg, BF_ALU64_IMM(BPF_LSH, tmp, 8 * done));
+			bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, dst, tmp));
+		}
+		done += c;
+	}
+}
+
+/* Copy @len (<= 16) bytes between stack locations, through r1. */
+static void _bf_copy_stack(struct bf_cg *cg, int dst_fp, int src_fp,
+			   unsigned int len)
+{
+	unsigned int done = 0;
+
+	while (done < len) {
+		unsigned int c = len - done >= 8 ? 8 : len - done >= 4 ? 4 :
+				 len - done >= 2 ? 2 : 1;
+		int sz = c == 8 ? BPF_DW : c == 4 ? BPF_W : c == 2 ? BPF_H : BPF_B;
+
+		bf_cg_emit(cg, BF_LDX_MEM(sz, BPF_REG_1, BPF_REG_10, src_fp + (int)done));
+		bf_cg_emit(cg, BF_STX_MEM(sz, BPF_REG_10, BPF_REG_1, dst_fp + (int)done));
+		done += c;
+	}
+}
+
+/* nft zeroes the last 32-bit word of a destination that is not filled. */
+static void _bf_zero_tail(struct bf_cg *cg, unsigned int dreg, unsigned int len)
+{
+	if (len % 4)
+		bf_cg_emit(cg, BF_ST_MEM(BPF_W, BPF_REG_10,
+					 _bf_reg_fp(dreg) + (int)(len / 4) * 4, 0));
+}
+
+/* Make the payload bytes available on the stack; returns the stack offset
+ * holding them (the window, or the scratch slot after a helper call). */
+static int _bf_payload_fetch(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	unsigned int base = e->payload.base;
+	unsigned int end = e->payload.offset + e->payload.len;
+
+	if (base == BF_PAYLOAD_LL && !cg->flavour->has_ll) {
+		bf_cg_emit_jmp(cg, BF_JA(0), fail);
+		return BF_FP_TMP;
+	}
+
+	if (end <= (unsigned int)_bf_win_len[base]) {
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, _bf_avail_fp[base]));
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JLT, BPF_REG_1, end, 0), fail);
+		return _bf_win_fp[base] + e->payload.offset;
+	}
+
+	/* Beyond the window: read through the flavour's helper. */
+	if (base == BF_PAYLOAD_LL) {
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_2, 0));
+	} else {
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10,
+					  base == BF_PAYLOAD_NH ? BF_FP_OFF_NH : BF_FP_OFF_TH));
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_2, BF_UNSET, 0), fail);
+	}
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, e->payload.offset));
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_4, e->payload.len));
+	if (!cg->err)
+		cg->flavour->load_bytes(cg, BF_FP_TMP);
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BPF_REG_0, 0, 0), fail);
+	return BF_FP_TMP;
+}
+
+int bf_cg_load_to_reg(struct bf_cg *cg, const struct bf_expr *e, int dst,
+		      int fail)
+{
+	int r, fp;
+
+	switch (e->type) {
+	case BF_EXPR_PAYLOAD:
+		fp = _bf_payload_fetch(cg, e, fail);
+		_bf_ldx_bytes(cg, dst, fp, e->payload.len, BPF_REG_2);
+		break;
+	case BF_EXPR_META:
+		r = cg->flavour->meta(cg, e->meta.key, dst, BF_FP_TMP, fail);
+		if (r == BF_CG_NEVER)
+			bf_cg_emit_jmp(cg, BF_JA(0), fail);
+		break;
+	default:
+		return bf_cg_fail(cg, -EINVAL, "internal: not a load");
+	}
+	return bf_cg_err(cg);
+}
+
+/* Jump to @fail unless (@reg op data), op EQ or NEQ, len <= 8. */
+void bf_cg_test_reg(struct bf_cg *cg, int reg, enum bf_cmp_op op,
+		    const struct bf_data *d, int fail)
+{
+	uint64_t c = bf_cg_bytes_le(d->bytes, d->len);
+	int jop = op == BF_CMP_EQ ? BPF_JNE : BPF_JEQ;
+
+	if (d->len <= 4) {
+		bf_cg_emit_jmp(cg, BF_JMP32_IMM(jop, reg, (int32_t)(uint32_t)c, 0), fail);
+	} else {
+		bf_cg_emit_ld_imm64(cg, BPF_REG_3, c);
+		bf_cg_emit_jmp(cg, BF_JMP_REG(jop, reg, BPF_REG_3, 0), fail);
+	}
+}
+
+/* dst = big-endian value of @len (1..8) bytes at @fp. */
+static void _bf_ldx_be(struct bf_cg *cg, int dst, int fp, unsigned int len)
+{
+	if (len == 1 || len == 2 || len == 4 || len == 8) {
+		_bf_ldx_bytes(cg, dst, fp, len, BPF_REG_5);
+		if (len > 1)
+			bf_cg_emit(cg, BF_BSWAP_BE(dst, len * 8));
+		return;
+	}
+	bf_cg_emit(cg, BF_MOV64_IMM(dst, 0));
+	for (unsigned int i = 0; i < len; i++) {
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_B, BPF_REG_5, BPF_REG_10, fp + (int)i));
+		bf_cg_emit(cg, BF_ALU64_IMM(BPF_LSH, dst, 8));
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, dst, BPF_REG_5));
+	}
+}
+
+/* Jump to @yes if (value of @len bytes at @fp) @op (constant), else @no.
+ * Values are compared as big-endian numbers (memcmp order), in chunks of
+ * at most 8 bytes. */
+static void _bf_branch_order(struct bf_cg *cg, int fp, unsigned int len,
+			     const uint8_t *c, enum bf_cmp_op op, int yes, int no)
+{
+	int less = op == BF_CMP_LT || op == BF_CMP_LTE || op == BF_CMP_NEQ ? yes : no;
+	int greater = op == BF_CMP_GT || op == BF_CMP_GTE || op == BF_CMP_NEQ ? yes : no;
+	int equal = op == BF_CMP_LTE || op == BF_CMP_GTE || op == BF_CMP_EQ ? yes : no;
+	unsigned int done = 0;
+
+	while (done < len) {
+		unsigned int n = len - done > 8 ? 8 : len - done;
+		uint64_t v = _bf_bytes_be(c + done, n);
+
+		_bf_ldx_be(cg, BPF_REG_1, fp + (int)done, n);
+		bf_cg_emit_ld_imm64(cg, BPF_REG_2, v);
+		bf_cg_emit_jmp(cg, BF_JMP_REG(BPF_JLT, BPF_REG_1, BPF_REG_2, 0), less);
+		bf_cg_emit_jmp(cg, BF_JMP_REG(BPF_JGT, BPF_REG_1, BPF_REG_2, 0), greater);
+		done += n;
+	}
+	bf_cg_emit_jmp(cg, BF_JA(0), equal);
+}
+
+static void _bf_emit_cmp(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	const struct bf_data *d = &e->cmp.data;
+	int fp = _bf_reg_fp(e->cmp.sreg);
+	int match;
+
+	if ((e->cmp.op == BF_CMP_EQ || e->cmp.op == BF_CMP_NEQ) && d->len <= 8) {
+		_bf_ldx_bytes(cg, BPF_REG_1, fp, d->len, BPF_REG_2);
+		bf_cg_test_reg(cg, BPF_REG_1, e->cmp.op, d, fail);
+		return;
+	}
+	match = bf_cg_label_new(cg);
+	_bf_branch_order(cg, fp, d->len, d->bytes, e->cmp.op, match, fail);
+	bf_cg_label_here(cg, match);
+}
+
+static void _bf_emit_range(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	int fp = _bf_reg_fp(e->range.sreg);
+	unsigned int len = e->range.from.len;
+	int step = bf_cg_label_new(cg);
+	int match = bf_cg_label_new(cg);
+
+	if (e->range.op == BF_RANGE_EQ) {
+		_bf_branch_order(cg, fp, len, e->range.from.bytes, BF_CMP_GTE, step, fail);
+		bf_cg_label_here(cg, step);
+		_bf_branch_order(cg, fp, len, e->range.to.bytes, BF_CMP_LTE, match, fail);
+	} else {
+		_bf_branch_order(cg, fp, len, e->range.from.bytes, BF_CMP_LT, match, step);
+		bf_cg_label_here(cg, step);
+		_bf_branch_order(cg, fp, len, e->range.to.bytes, BF_CMP_GT, match, fail);
+	}
+	bf_cg_label_here(cg, match);
+}
+
+static void _bf_emit_bitwise(struct bf_cg *cg, const struct bf_expr *e)
+{
+	unsigned int len = e->bitwise.len;
+	int src = _bf_reg_fp(e->bitwise.sreg);
+	int dst = _bf_reg_fp(e->bitwise.dreg);
+	unsigned int words = (len + 3) / 4;
+	uint32_t sh = e->bitwise.shift;
+
+	if (e->bitwise.op == BF_BITWISE_BOOL) {
+		uint8_t out[BF_REG_BYTES];
+		unsigned int done = 0;
+
+		(void)out;
+		while (done < len) {
+			unsigned int n = len - done >= 8 ? 8 : len - done >= 4 ? 4 :
+					 len - done >= 2 ? 2 : 1;
+			int sz = n == 8 ? BPF_DW : n == 4 ? BPF_W : n == 2 ? BPF_H : BPF_B;
+			uint64_t m = bf_cg_bytes_le(e->bitwise.mask.bytes + done, n);
+			uint64_t x = bf_cg_bytes_le(e->bitwise.xor.bytes + done, n);
+
+			bf_cg_emit(cg, BF_LDX_MEM(sz, BPF_REG_1, BPF_REG_10, src + (int)done));
+			bf_cg_emit_ld_imm64(cg, BPF_REG_2, m);
+			bf_cg_emit(cg, BF_ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_2));
+			if (x) {
+				bf_cg_emit_ld_imm64(cg, BPF_REG_2, x);
+				bf_cg_emit(cg, BF_ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_2));
+			}
+			bf_cg_emit(cg, BF_STX_MEM(sz, BPF_REG_10, BPF_REG_1, dst + (int)done));
+			done += n;
+		}
+		return;
+	}
+
+	/* Shifts work on 32-bit host-order words, carrying bits across
+	 * words as nft_bitwise_eval_{l,r}shift do. Source words are read
+	 * before the destination word is written (dreg may equal sreg). */
+	if (sh == 0) {
+		_bf_copy_stack(cg, dst, src, words * 4);
+		return;
+	}
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_3, 0)); /* carry */
+	for (unsigned int k = 0; k < words; k++) {
+		unsigned int i = e->bitwise.op == BF_BITWISE_LSHIFT ? words - 1 - k : k;
+
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, src + (int)i * 4));
+		bf_cg_emit(cg, BF_MOV32_REG(BPF_REG_2, BPF_REG_1));
+		if (e->bitwise.op == BF_BITWISE_LSHIFT) {
+			bf_cg_emit(cg, BF_ALU32_IMM(BPF_LSH, BPF_REG_1, sh));
+			bf_cg_emit(cg, BF_ALU32_IMM(BPF_RSH, BPF_REG_2, 32 - sh));
+		} else {
+			bf_cg_emit(cg, BF_ALU32_IMM(BPF_RSH, BPF_REG_1, sh));
+			bf_cg_emit(cg, BF_ALU32_IMM(BPF_LSH, BPF_REG_2, 32 - sh));
+		}
+		bf_cg_emit(cg, BF_ALU32_REG(BPF_OR, BPF_REG_1, BPF_REG_3));
+		bf_cg_emit(cg, BF_MOV32_REG(BPF_REG_3, BPF_REG_2));
+		bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, dst + (int)i * 4));
+	}
+}
+
+static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e)
+{
+	unsigned int size = e->byteorder.size;
+	int sz = size == 8 ? BPF_DW : size == 4 ? BPF_W : BPF_H;
+	int src = _bf_reg_fp(e->byteorder.sreg);
+	int dst = _bf_reg_fp(e->byteorder.dreg);
+
+	/* ntoh and hton are the same byte swap on a little-endian host. */
+	for (unsigned int off = 0; off + size <= e->byteorder.len; off += size) {
+		bf_cg_emit(cg, BF_LDX_MEM(sz, BPF_REG_1, BPF_REG_10, src + (int)off));
+		bf_cg_emit(cg, BF_BSWAP_BE(BPF_REG_1, size * 8));
+		bf_cg_emit(cg, BF_STX_MEM(sz, BPF_REG_10, BPF_REG_1, dst + (int)off));
+	}
+}
+
+static void _bf_emit_immediate(struct bf_cg *cg, const struct bf_expr *e)
+{
+	const struct bf_data *d = &e->immediate.data;
+	int dst = _bf_reg_fp(e->immediate.dreg);
+	unsigned int done = 0;
+
+	_bf_zero_tail(cg, e->immediate.dreg, d->len);
+	while (done < d->len) {
+		unsigned int n = d->len - done >= 4 ? 4 : d->len - done >= 2 ? 2 : 1;
+		int sz = n == 4 ? BPF_W : n == 2 ? BPF_H : BPF_B;
+
+		bf_cg_emit(cg, BF_ST_MEM(sz, BPF_REG_10, dst + (int)done,
+					 (int32_t)(uint32_t)bf_cg_bytes_le(d->bytes + done, n)));
+		done += n;
+	}
+}
+
+static void _bf_emit_payload(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	int fp = _bf_payload_fetch(cg, e, fail);
+
+	_bf_zero_tail(cg, e->payload.dreg, e->payload.len);
+	_bf_copy_stack(cg, _bf_reg_fp(e->payload.dreg), fp, e->payload.len);
+}
+
+static void _bf_emit_meta(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	unsigned int len = bf_meta_key_len(e->meta.key);
+	int dst = _bf_reg_fp(e->meta.dreg);
+	int r;
+
+	r = cg->flavour->meta(cg, e->meta.key, BPF_REG_1, dst, fail);
+	if (r == BF_CG_NEVER) {
+		bf_cg_emit_jmp(cg, BF_JA(0), fail);
+		return;
+	}
+	/* Names were written by the flavour; other keys fill a 32-bit
+	 * register (nft_reg_store8/16 zero the whole register). */
+	if (len <= 4)
+		bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, dst));
+}
+
+/* Is [reg, reg + len) read by exprs[from..n) before being overwritten? */
+bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
+		    unsigned int reg, unsigned int len)
+{
+	unsigned int lo = reg, hi = reg + (len + 3) / 4;
+
+	for (size_t i = from; i < n; i++) {
+		const struct bf_expr *e = &exprs[i];
+		unsigned int r, l;
+
+		if (bf_expr_reads(e, &r, &l)) {
+			unsigned int rhi = r + (l + 3) / 4;
+
+			if (r < hi && rhi > lo)
+				return true;
+		}
+		if (bf_expr_writes(e, &r, &l)) {
+			if (r <= lo && r + (l + 3) / 4 >= hi)
+				return false;
+		}
+	}
+	return false;
+}
+
+bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len)
+{
+	switch (e->type) {
+	case BF_EXPR_CMP:
+		*reg = e->cmp.sreg, *len = e->cmp.data.len;
+		return true;
+	case BF_EXPR_RANGE:
+		*reg = e->range.sreg, *len = e->range.from.len;
+		return true;
+	case BF_EXPR_BITWISE:
+		*reg = e->bitwise.sreg, *len = e->bitwise.len;
+		return true;
+	case BF_EXPR_BYTEORDER:
+		*reg = e->byteorder.sreg, *len = e->byteorder.len;
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len)
+{
+	switch (e->type) {
+	case BF_EXPR_PAYLOAD:
+		*reg = e->payload.dreg, *len = e->payload.len;
+		return true;
+	case BF_EXPR_META:
+		*reg = e->meta.dreg, *len = bf_meta_key_len(e->meta.key);
+		if (*len < 4)
+			*len = 4;
+		return true;
+	case BF_EXPR_BITWISE:
+		*reg = e->bitwise.dreg, *len = e->bitwise.len;
+		return true;
+	case BF_EXPR_BYTEORDER:
+		*reg = e->byteorder.dreg, *len = e->byteorder.len;
+		return true;
+	case BF_EXPR_IMMEDIATE:
+		*reg = e->immediate.dreg, *len = e->immediate.data.len;
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool bf_cg_can_fuse(const struct bf_expr *load, const struct bf_expr *cmp)
+{
+	unsigned int len;
+
+	if (cmp->type != BF_EXPR_CMP ||
+	    (cmp->cmp.op != BF_CMP_EQ && cmp->cmp.op != BF_CMP_NEQ))
+		return false;
+	if (load->type == BF_EXPR_PAYLOAD) {
+		if (load->payload.dreg != cmp->cmp.sreg)
+			return false;
+		len = load->payload.len;
+	} else if (load->type == BF_EXPR_META) {
+		if (load->meta.dreg != cmp->cmp.sreg)
+			return false;
+		len = bf_meta_key_len(load->meta.key);
+	} else {
+		return false;
+	}
+	return len <= 8 && len == cmp->cmp.data.len;
+}
+
+int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	switch (e->type) {
+	case BF_EXPR_PAYLOAD:
+		_bf_emit_payload(cg, e, fail);
+		break;
+	case BF_EXPR_META:
+		_bf_emit_meta(cg, e, fail);
+		break;
+	case BF_EXPR_CMP:
+		_bf_emit_cmp(cg, e, fail);
+		break;
+	case BF_EXPR_RANGE:
+		_bf_emit_range(cg, e, fail);
+		break;
+	case BF_EXPR_BITWISE:
+		_bf_emit_bitwise(cg, e);
+		break;
+	case BF_EXPR_BYTEORDER:
+		_bf_emit_byteorder(cg, e);
+		break;
+	case BF_EXPR_IMMEDIATE:
+		_bf_emit_immediate(cg, e);
+		break;
+	default:
+		return bf_cg_fail(cg, -EINVAL, "internal: expression %s is not emitted here",
+				  bf_expr_type_to_str(e->type));
+	}
+	return bf_cg_err(cg);
+}
+
+/* Counter update for the slot whose index is in BPF register @key_reg (or
+ * the constant @slot when key_reg < 0): per-CPU packets += 1 and
+ * bytes += packet length. */
+void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot)
+{
+	int skip = bf_cg_label_new(cg);
+
+	if (key_reg >= 0)
+		bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, key_reg, BF_FP_KEY));
+	else
+		bf_cg_emit(cg, BF_ST_MEM(BPF_W, BPF_REG_10, BF_FP_KEY, (int32_t)slot));
+	bf_cg_emit_ld_map(cg, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0);
+	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, BF_FP_KEY));
+	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), skip);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_1, 1));
+	bf_cg_emit(cg, BF_ATOMIC_ADD(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_PKT_LEN));
+	bf_cg_emit(cg, BF_ATOMIC_ADD(BPF_DW, BPF_REG_0, BPF_REG_1, 8));
+	bf_cg_label_here(cg, skip);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Expression emitters (codegen/expr.c), used by the program layout. */
+#pragma once
+
+#include "codegen/cgen.h"
+
+/* Returned by a flavour's meta op when the key never exists at the hook. */
+#define BF_CG_NEVER 1
+
+uint64_t bf_cg_bytes_le(const uint8_t *b, unsigned int len);
+int bf_cg_load_to_reg(struct bf_cg *cg, const struct bf_expr *e, int dst,
+		      int fail);
+void bf_cg_test_reg(struct bf_cg *cg, int reg, enum bf_cmp_op op,
+		    const struct bf_data *d, int fail);
+bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
+		    unsigned int reg, unsigned int len);
+bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
+bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
+bool bf_cg_can_fuse(const struct bf_expr *load, const struct bf_expr *cmp);
+int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail);
+void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot);

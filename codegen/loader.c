@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Loading a generated program: the per-CPU counters map, map fd patching,
+ * BPF_PROG_LOAD with the verifier log kept for errors; counters access,
+ * BPF_PROG_TEST_RUN, accessors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <bpfilter/helpers.h>
+#include <bpfilter/logger.h>
+
+#include "codegen/cgen.h"
+
+struct bf_counter_value {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+static int _bf_ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? n : 1;
+}
+
+static enum bpf_attach_type _bf_expected_attach(const struct bf_program *p)
+{
+	switch (p->hook) {
+	case BF_HOOK_CGROUP_SKB_INGRESS:
+		return BPF_CGROUP_INET_INGRESS;
+	case BF_HOOK_CGROUP_SKB_EGRESS:
+		return BPF_CGROUP_INET_EGRESS;
+	default:
+		return p->flavour->attach_type;
+	}
+}
+
+static int _bf_write_slot(const struct bf_program *p, uint32_t slot,
+			  uint64_t packets, uint64_t bytes)
+{
+	int ncpus = _bf_ncpus();
+	_cleanup_free_ struct bf_counter_value *v = calloc(ncpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	v[0].packets = packets;
+	v[0].bytes = bytes;
+	if (bpf_map_update_elem(p->counters_fd, &slot, v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	_cleanup_free_ char *vlog = NULL;
+	size_t vlog_len = 16 * 1024 * 1024;
+	char name[BPF_OBJ_NAME_LEN];
+	int fd, r;
+
+	if (log && loglen)
+		log[0] = '\0';
+	if (prog->prog_fd >= 0)
+		return -EALREADY;
+
+	prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bf_counters",
+					   sizeof(uint32_t),
+					   sizeof(struct bf_counter_value),
+					   (uint32_t)prog->n_slots, NULL);
+	if (prog->counters_fd < 0) {
+		r = -errno;
+		if (log && loglen)
+			snprintf(log, loglen, "cannot create counters map: %s", strerror(-r));
+		prog->counters_fd = -1;
+		return r;
+	}
+	for (size_t i = 0; i < prog->n_slots; i++) {
+		if (!prog->slots[i].init_packets && !prog->slots[i].init_bytes)
+			continue;
+		r = _bf_write_slot(prog, (uint32_t)i, prog->slots[i].init_packets,
+				   prog->slots[i].init_bytes);
+		if (r)
+			goto err_close_map;
+	}
+
+	for (size_t i = 0; i < prog->n_map_refs; i++)
+		prog->insns[prog->map_refs[i]].imm = prog->counters_fd;
+
+	/* Try without a log first: cheaper for large programs; reload with
+	 * the log only to explain a rejection. */
+	opts.expected_attach_type = _bf_expected_attach(prog);
+	snprintf(name, sizeof(name), "bf_%.11s", prog->chain);
+	for (char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_'))
+			*c = '_';
+	fd = bpf_prog_load(prog->flavour->prog_type, name, "GPL", prog->insns,
+			   prog->n_insns, &opts);
+	if (fd < 0) {
+		r = -errno;
+		vlog = malloc(vlog_len);
+		if (vlog) {
+			vlog[0] = '\0';
+			opts.log_buf = vlog;
+			opts.log_size = (uint32_t)vlog_len;
+			opts.log_level = 1;
+			fd = bpf_prog_load(prog->flavour->prog_type, name, "GPL",
+					   prog->insns, prog->n_insns, &opts);
+			if (fd >= 0) {
+				/* Loaded with a log after failing without:
+				 * keep it. */
+				goto loaded;
+			}
+			r = -errno;
+			if (log && loglen) {
+				size_t l = strlen(vlog);
+				const char *tail = l >= loglen ? vlog + l - (loglen - 1) : vlog;
+
+				snprintf(log, loglen, "%s", tail);
+			}
+		}
+		goto err_close_map;
+	}
+loaded:
+	prog->prog_fd = fd;
+	return 0;
+
+err_close_map:
+	close(prog->counters_fd);
+	prog->counters_fd = -1;
+	return r;
+}
+
+void bf_program_free(struct bf_program **prog)
+{
+	struct bf_program *p;
+
+	if (!prog || !*prog)
+		return;
+	p = *prog;
+	if (p->prog_fd >= 0)
+		close(p->prog_fd);
+	if (p->counters_fd >= 0)
+		close(p->counters_fd);
+	free(p->insns);
+	free(p->map_refs);
+	free(p->slots);
+	free(p);
+	*prog = NULL;
+}
+
+int bf_program_fd(const struct bf_program *prog)
+{
+	return prog->prog_fd;
+}
+
+int bf_program_counters_fd(const struct bf_program *prog)
+{
+	return prog->counters_fd;
+}
+
+size_t bf_program_insn_count(const struct bf_program *prog)
+{
+	return prog->n_insns;
+}
+
+int bf_program_xlated_count(const struct bf_program *prog, uint32_t *count)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (prog->prog_fd < 0)
+		return -EBADF;
+	if (bpf_prog_get_info_by_fd(prog->prog_fd, &info, &len))
+		return -errno;
+	*count = info.xlated_prog_len / sizeof(struct bpf_insn);
+	return 0;
+}
+
+enum bf_hook bf_program_hook(const struct bf_program *prog)
+{
+	return prog->hook;
+}
+
+int bf_program_nfproto(const struct bf_program *prog)
+{
+	return prog->nfproto;
+}
+
+const char *bf_program_chain(const struct bf_program *prog)
+{
+	return prog->chain;
+}
+
+int32_t bf_program_priority(const struct bf_program *prog)
+{
+	return prog->priority;
+}
+
+const char *bf_program_ifname(const struct bf_program *prog)
+{
+	return prog->ifname;
+}
+
+const char *bf_program_cgroup(const struct bf_program *prog)
+{
+	return prog->cgroup;
+}
+
+static int _bf_read_slot(const struct bf_program *p, uint32_t slot,
+			 uint64_t *packets, uint64_t *bytes)
+{
+	int ncpus = _bf_ncpus();
+	_cleanup_free_ struct bf_counter_value *v = calloc(ncpus, sizeof(*v));
+	uint64_t pk = 0, by = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (p->counters_fd < 0)
+		return -EBADF;
+	if (bpf_map_lookup_elem(p->counters_fd, &slot, v))
+		return -errno;
+	for (int i = 0; i < ncpus; i++) {
+		pk += v[i].packets;
+		by += v[i].bytes;
+	}
+	if (packets)
+		*packets = pk;
+	if (bytes)
+		*bytes = by;
+	return 0;
+}
+
+static int _bf_find_slot(const struct bf_program *p, const char *chain,
+			 size_t rule, size_t expr)
+{
+	for (size_t i = 1; i < p->n_slots; i++)
+		if (p->slots[i].rule == rule && p->slots[i].expr == expr &&
+		    !strcmp(p->slots[i].chain, chain))
+			return (int)i;
+	return -ENOENT;
+}
+
+int bf_program_get_counter(const struct bf_program *prog, const char *chain,
+			   size_t rule, size_t expr, uint64_t *packets,
+			   uint64_t *bytes)
+{
+	int slot = _bf_find_slot(prog, chain, rule, expr);
+
+	if (slot < 0)
+		return slot;
+	return _bf_read_slot(prog, (uint32_t)slot, packets, bytes);
+}
+
+int bf_program_get_policy_counter(const struct bf_program *prog,
+				  uint64_t *packets, uint64_t *bytes)
+{
+	return _bf_read_slot(prog, 0, packets, bytes);
+}
+
+int bf_program_reset_counters(const struct bf_program *prog)
+{
+	for (size_t i = 0; i < prog->n_slots; i++) {
+		int r = _bf_write_slot(prog, (uint32_t)i, 0, 0);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int bf_program_inherit_counters(struct bf_program *new_prog,
+				const struct bf_program *old_prog)
+{
+	uint64_t pk, by;
+	int r;
+
+	if (new_prog->counters_fd < 0 || old_prog->counters_fd < 0)
+		return -EBADF;
+
+	r = _bf_read_slot(old_prog, 0, &pk, &by);
+	if (r)
+		return r;
+	r = _bf_write_slot(new_prog, 0, pk, by);
+	if (r)
+		return r;
+
+	for (size_t i = 1; i < new_prog->n_slots; i++) {
+		const struct bf_counter_slot *n = &new_prog->slots[i];
+
+		if (!n->handle)
+			continue;
+		for (size_t j = 1; j < old_prog->n_slots; j++) {
+			const struct bf_counter_slot *o = &old_prog->slots[j];
+
+			if (o->handle != n->handle || o->expr != n->expr ||
+			    strcmp(o->chain, n->chain))
+				continue;
+			r = _bf_read_slot(old_prog, (uint32_t)j, &pk, &by);
+			if (!r)
+				r = _bf_write_slot(new_prog, (uint32_t)i, pk, by);
+			if (r)
+				return r;
+			break;
+		}
+	}
+	return 0;
+}
+
+int bf_program_test_run(const struct bf_program *prog, const void *pkt,
+			size_t len, uint32_t repeat, int *retval,
+			uint32_t *duration_ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int r;
+
+	if (prog->prog_fd < 0)
+		return -EBADF;
+
+	opts.data_in = pkt;
+	opts.data_size_in = (uint32_t)len;
+	opts.repeat = repeat;
+	if (bf_hook_is_nf(prog->hook)) {
+		/* struct nf_hook_state { u8 hook; u8 pf; ... } as ctx_in:
+		 * the kernel reads hook and pf from it. */
+		static const int hooknum[] = {
+			[BF_HOOK_NF_PRE_ROUTING] = 0, [BF_HOOK_NF_LOCAL_IN] = 1,
+			[BF_HOOK_NF_FORWARD] = 2, [BF_HOOK_NF_LOCAL_OUT] = 3,
+			[BF_HOOK_NF_POST_ROUTING] = 4,
+		};
+		uint8_t state[48] = {};
+
+		state[0] = (uint8_t)hooknum[prog->hook];
+		state[1] = (uint8_t)prog->nfproto;
+		opts.ctx_in = state;
+		opts.ctx_size_in = sizeof(state);
+		r = bpf_prog_test_run_opts(prog->prog_fd, &opts);
+		if (r && errno == EINVAL) {
+			opts.ctx_in = NULL;
+			opts.ctx_size_in = 0;
+			r = bpf_prog_test_run_opts(prog->prog_fd, &opts);
+		}
+	} else {
+		r = bpf_prog_test_run_opts(prog->prog_fd, &opts);
+	}
+	if (r)
+		return -errno;
+	if (retval)
+		*retval = (int)opts.retval;
+	if (duration_ns)
+		*duration_ns = opts.duration;
+	return 0;
+}

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Program layout: one eBPF program per base chain (and per family for an
+ * inet netfilter chain).
+ *
+ *   prologue (flavour: context, packet length)  -> header parsing (parse.c)
+ *   base chain rules, regular chains inlined at each jump/goto
+ *   policy: policy counter, verdict
+ *   shared tails: "counter + accept", "counter + drop"
+ *
+ * Each rule jumps forward to the next one when a test fails, so the
+ * program is one forward DAG with no back edges. A run of rules sharing
+ * the same leading tests (e.g. `meta l4proto udp` + `th dport` load) is
+ * emitted as a group: the shared prefix once, then one test per rule on a
+ * value kept in r8. A rule ending in "counter; accept/drop" costs two
+ * instructions there (r9 = slot; ja tail). With one conditional branch
+ * per rule and the rest known to the verifier, the verifier's pending
+ * state stack stays flat however long the chain is.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfilter/helpers.h>
+
+#include "codegen/cgen.h"
+#include "codegen/expr.h"
+
+#define BF_R_KEY BPF_REG_8 /* group value cache */
+#define BF_R_SLOT BPF_REG_9 /* counter slot for the shared tails */
+#define BF_GROUP_MIN 2
+
+const struct bf_flavour_ops *bf_flavour_get(enum bf_hook hook)
+{
+	switch (hook) {
+	case BF_HOOK_XDP:
+		return &bf_flavour_xdp;
+	case BF_HOOK_TC_INGRESS:
+	case BF_HOOK_TC_EGRESS:
+		return &bf_flavour_tc;
+	case BF_HOOK_CGROUP_SKB_INGRESS:
+	case BF_HOOK_CGROUP_SKB_EGRESS:
+		return &bf_flavour_cgroup;
+	default:
+		return bf_hook_is_nf(hook) ? &bf_flavour_nf : NULL;
+	}
+}
+
+static int _bf_counter_slot(struct bf_cg *cg, const char *chain, size_t rule,
+			    size_t expr, const struct bf_rule *r,
+			    const struct bf_expr *e)
+{
+	struct bf_program *p = cg->prog;
+	struct bf_counter_slot *n;
+
+	for (size_t i = 1; i < p->n_slots; i++) {
+		if (p->slots[i].rule == rule && p->slots[i].expr == expr &&
+		    !strcmp(p->slots[i].chain, chain))
+			return (int)i;
+	}
+	n = realloc(p->slots, (p->n_slots + 1) * sizeof(*n));
+	if (!n)
+		return bf_cg_fail(cg, -ENOMEM, "out of memory");
+	p->slots = n;
+	n = &p->slots[p->n_slots];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->chain, sizeof(n->chain), "%s", chain);
+	n->rule = rule;
+	n->expr = expr;
+	n->handle = r->handle;
+	n->init_packets = e->counter.packets;
+	n->init_bytes = e->counter.bytes;
+	return (int)p->n_slots++;
+}
+
+static bool _bf_expr_pure(const struct bf_expr *e)
+{
+	return e->type != BF_EXPR_COUNTER && e->type != BF_EXPR_VERDICT;
+}
+
+static bool _bf_expr_equal(const struct bf_expr *a, const struct bf_expr *b)
+{
+	/* Constructors zero whole expressions, so padding compares equal. */
+	return a->type == b->type && !memcmp(a, b, sizeof(*a));
+}
+
+static int _bf_emit_chain(struct bf_cg *cg, const struct bf_chain *chain,
+			  int ret);
+
+/* Emit exprs[from..n) of a rule. @live_more: extra expression lists (the
+ * other rules of a group) that may read registers after this one. */
+static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
+			       size_t ridx, size_t from, int fail, int ret)
+{
+	const struct bf_rule *rule = chain->rules[ridx];
+	const struct bf_expr *ex = rule->exprs;
+	size_t n = rule->n_exprs;
+
+	for (size_t k = from; k < n && !cg->err; k++) {
+		const struct bf_expr *e = &ex[k];
+		const struct bf_chain *target;
+		int slot;
+
+		switch (e->type) {
+		case BF_EXPR_VERDICT:
+			switch (e->verdict.code) {
+			case BF_VERDICT_ACCEPT:
+			case BF_VERDICT_DROP:
+				bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0,
+							    cg->flavour->retval(e->verdict.code)));
+				bf_cg_emit(cg, BF_EXIT());
+				break;
+			case BF_VERDICT_CONTINUE:
+				bf_cg_emit_jmp(cg, BF_JA(0), fail);
+				break;
+			case BF_VERDICT_RETURN:
+				bf_cg_emit_jmp(cg, BF_JA(0), ret);
+				break;
+			case BF_VERDICT_JUMP:
+			case BF_VERDICT_GOTO:
+				target = bf_table_get_chain(cg->table, e->verdict.chain);
+				if (!target)
+					return bf_cg_fail(cg, -EINVAL, "no chain '%s'",
+							  e->verdict.chain);
+				if (cg->depth >= BF_JUMP_DEPTH_MAX)
+					return bf_cg_fail(cg, -EINVAL,
+							  "chain '%s': jump depth above %d",
+							  e->verdict.chain, BF_JUMP_DEPTH_MAX);
+				cg->depth++;
+				/* After a jump, the rule after this one; after a
+				 * goto, whatever follows the current chain. */
+				_bf_emit_chain(cg, target,
+					       e->verdict.code == BF_VERDICT_JUMP ? fail : ret);
+				cg->depth--;
+				break;
+			default:
+				return bf_cg_fail(cg, -EINVAL, "bad verdict %d",
+						  e->verdict.code);
+			}
+			return bf_cg_err(cg);
+		case BF_EXPR_COUNTER:
+			slot = _bf_counter_slot(cg, chain->name, ridx, k, rule, e);
+			if (slot < 0)
+				return slot;
+			if (k + 1 < n && ex[k + 1].type == BF_EXPR_VERDICT &&
+			    (ex[k + 1].verdict.code == BF_VERDICT_ACCEPT ||
+			     ex[k + 1].verdict.code == BF_VERDICT_DROP)) {
+				bf_cg_emit(cg, BF_MOV64_IMM(BF_R_SLOT, slot));
+				bf_cg_emit_jmp(cg, BF_JA(0),
+					       cg->tail[ex[k + 1].verdict.code]);
+				return bf_cg_err(cg);
+			}
+			bf_cg_emit_counter_update(cg, -1, (uint32_t)slot);
+			break;
+		default:
+			if (k + 1 < n && bf_cg_can_fuse(e, &ex[k + 1]) &&
+			    !bf_cg_reg_live(ex, n, k + 2, ex[k + 1].cmp.sreg,
+					    ex[k + 1].cmp.data.len)) {
+				bf_cg_load_to_reg(cg, e, BPF_REG_1, fail);
+				bf_cg_test_reg(cg, BPF_REG_1, ex[k + 1].cmp.op,
+					       &ex[k + 1].cmp.data, fail);
+				k++;
+				break;
+			}
+			bf_cg_emit_expr(cg, e, fail);
+			break;
+		}
+	}
+	/* Matched without a verdict: on to the next rule. */
+	bf_cg_emit_jmp(cg, BF_JA(0), fail);
+	return bf_cg_err(cg);
+}
+
+/* Length of the pure prefix shared by rules a and b. */
+static size_t _bf_common_prefix(const struct bf_rule *a, const struct bf_rule *b)
+{
+	size_t i = 0;
+
+	while (i < a->n_exprs && i < b->n_exprs && _bf_expr_pure(&a->exprs[i]) &&
+	       _bf_expr_equal(&a->exprs[i], &b->exprs[i]))
+		i++;
+	return i;
+}
+
+/* Can @rule join a group whose prefix is its first @p expressions? Its
+ * suffix must not overwrite a register the prefix wrote (later rules read
+ * them) and must not jump (the jumped-to chain may clobber registers). */
+static bool _bf_group_ok(const struct bf_rule *rule, size_t p)
+{
+	uint32_t pw = 0;
+
+	for (size_t i = 0; i < p; i++) {
+		unsigned int r, l;
+
+		if (bf_expr_writes(&rule->exprs[i], &r, &l))
+			for (unsigned int j = r; j < r + (l + 3) / 4 && j < 32; j++)
+				pw |= 1u << j;
+	}
+	for (size_t i = p; i < rule->n_exprs; i++) {
+		const struct bf_expr *e = &rule->exprs[i];
+		unsigned int r, l;
+
+		if (e->type == BF_EXPR_VERDICT && e->verdict.code == BF_VERDICT_JUMP)
+			return false;
+		if (bf_expr_writes(e, &r, &l))
+			for (unsigned int j = r; j < r + (l + 3) / 4 && j < 32; j++)
+				if (pw & (1u << j))
+					return false;
+	}
+	return true;
+}
+
+/* Find the group starting at rule i: returns its end (exclusive) and the
+ * prefix length, or end == i + 1 when rule i stands alone. */
+static size_t _bf_find_group(const struct bf_chain *chain, size_t i, size_t *plen)
+{
+	size_t p, j;
+
+	if (i + 1 >= chain->n_rules)
+		return i + 1;
+	p = _bf_common_prefix(chain->rules[i], chain->rules[i + 1]);
+	if (p < 2 || !_bf_group_ok(chain->rules[i], p))
+		return i + 1;
+	for (j = i + 1; j < chain->n_rules; j++) {
+		if (_bf_common_prefix(chain->rules[i], chain->rules[j]) < p ||
+		    !_bf_group_ok(chain->rules[j], p))
+			break;
+	}
+	if (j - i < BF_GROUP_MIN)
+		return i + 1;
+	*plen = p;
+	return j;
+}
+
+/* Is the group keyed: the prefix ends with a load of <= 8 bytes and every
+ * rule's suffix starts with an equality test of it, the only use? */
+static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
+			    size_t p)
+{
+	const struct bf_expr *load = &chain->rules[i]->exprs[p - 1];
+
+	for (size_t j = i; j < end; j++) {
+		const struct bf_rule *r = chain->rules[j];
+
+		if (r->n_exprs <= p || !bf_cg_can_fuse(load, &r->exprs[p]))
+			return false;
+		if (bf_cg_reg_live(r->exprs, r->n_exprs, p + 1, r->exprs[p].cmp.sreg,
+				   r->exprs[p].cmp.data.len))
+			return false;
+	}
+	return true;
+}
+
+static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
+			   size_t i, size_t end, size_t p, int ret)
+{
+	const struct bf_rule *first = chain->rules[i];
+	int gend = bf_cg_label_new(cg);
+	bool keyed = _bf_group_keyed(chain, i, end, p);
+	size_t pre = keyed ? p - 1 : p;
+
+	/* The prefix, once. Loads are not fused here: later rules of the
+	 * group read what the prefix wrote. */
+	for (size_t k = 0; k < pre && !cg->err; k++) {
+		const struct bf_expr *e = &first->exprs[k];
+		bool fuse = k + 1 < pre && bf_cg_can_fuse(e, &first->exprs[k + 1]);
+
+		for (size_t j = i; fuse && j < end; j++)
+			if (bf_cg_reg_live(chain->rules[j]->exprs, chain->rules[j]->n_exprs,
+					   k + 2, first->exprs[k + 1].cmp.sreg,
+					   first->exprs[k + 1].cmp.data.len))
+				fuse = false;
+		if (fuse) {
+			bf_cg_load_to_reg(cg, e, BPF_REG_1, gend);
+			bf_cg_test_reg(cg, BPF_REG_1, first->exprs[k + 1].cmp.op,
+				       &first->exprs[k + 1].cmp.data, gend);
+			k++;
+			continue;
+		}
+		bf_cg_emit_expr(cg, e, gend);
+	}
+	if (keyed)
+		bf_cg_load_to_reg(cg, &first->exprs[p - 1], BF_R_KEY, gend);
+
+	for (size_t j = i; j < end && !cg->err; j++) {
+		const struct bf_rule *r = chain->rules[j];
+		int next = j + 1 == end ? gend : bf_cg_label_new(cg);
+		size_t from = p;
+
+		if (keyed) {
+			bf_cg_test_reg(cg, BF_R_KEY, r->exprs[p].cmp.op,
+				       &r->exprs[p].cmp.data, next);
+			from = p + 1;
+		}
+		_bf_emit_rule_exprs(cg, chain, j, from, next, ret);
+		if (j + 1 != end)
+			bf_cg_label_here(cg, next);
+	}
+	bf_cg_label_here(cg, gend);
+}
+
+static int _bf_emit_chain(struct bf_cg *cg, const struct bf_chain *chain,
+			  int ret)
+{
+	size_t i = 0;
+
+	while (i < chain->n_rules && !cg->err) {
+		size_t p = 0;
+		size_t end = _bf_find_group(chain, i, &p);
+
+		if (end > i + 1) {
+			_bf_emit_group(cg, chain, i, end, p, ret);
+		} else {
+			int next = bf_cg_label_new(cg);
+
+			_bf_emit_rule_exprs(cg, chain, i, 0, next, ret);
+			bf_cg_label_here(cg, next);
+		}
+		i = end;
+	}
+	bf_cg_emit_jmp(cg, BF_JA(0), ret);
+	return bf_cg_err(cg);
+}
+
+static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
+{
+	int ret = bf_cg_label_new(cg);
+
+	for (int v = 0; v < _BF_VERDICT_MAX; v++)
+		cg->tail[v] = bf_cg_label_new(cg);
+
+	bf_cg_emit(cg, BF_MOV64_REG(BF_R_CTX, BPF_REG_1));
+	if (!cg->err)
+		cg->flavour->prologue(cg);
+	bf_cg_parse_headers(cg);
+
+	_bf_emit_chain(cg, chain, ret);
+
+	/* Policy: slot 0 counts it. */
+	bf_cg_label_here(cg, ret);
+	bf_cg_emit_counter_update(cg, -1, 0);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
+	bf_cg_emit(cg, BF_EXIT());
+
+	for (int v = BF_VERDICT_ACCEPT; v <= BF_VERDICT_DROP; v++) {
+		bf_cg_label_here(cg, cg->tail[v]);
+		bf_cg_emit_counter_update(cg, BF_R_SLOT, 0);
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(v)));
+		bf_cg_emit(cg, BF_EXIT());
+	}
+
+	return bf_cg_resolve(cg);
+}
+
+static void _bf_cg_release(struct bf_cg *cg)
+{
+	free(cg->insns);
+	free(cg->map_refs);
+	free(cg->labels);
+	free(cg->label_used);
+	free(cg->fixups);
+}
+
+int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
+			const char *chain_name, int nfproto, char *errbuf,
+			size_t errlen)
+{
+	struct bf_program *p;
+	const struct bf_chain *chain;
+	struct bf_cg cg = {};
+	char tmp[1];
+	int r;
+
+	if (!errbuf || !errlen) {
+		errbuf = tmp;
+		errlen = sizeof(tmp);
+	}
+	errbuf[0] = '\0';
+
+	r = bf_table_validate(table, errbuf, errlen);
+	if (r)
+		return r;
+
+	chain = bf_table_get_chain(table, chain_name);
+	if (!chain || !chain->base) {
+		snprintf(errbuf, errlen, "no base chain '%s' in table '%s'",
+			 chain_name, table->name);
+		return -ENOENT;
+	}
+
+	if (bf_hook_is_nf(chain->hook)) {
+		if (nfproto == BF_NFPROTO_UNSPEC) {
+			if (table->family == BF_FAMILY_IP)
+				nfproto = BF_NFPROTO_IPV4;
+			else if (table->family == BF_FAMILY_IP6)
+				nfproto = BF_NFPROTO_IPV6;
+		}
+		if (nfproto != BF_NFPROTO_IPV4 && nfproto != BF_NFPROTO_IPV6) {
+			snprintf(errbuf, errlen,
+				 "chain '%s': a netfilter hook needs nfproto ipv4 or ipv6",
+				 chain_name);
+			return -EINVAL;
+		}
+		if ((table->family == BF_FAMILY_IP && nfproto != BF_NFPROTO_IPV4) ||
+		    (table->family == BF_FAMILY_IP6 && nfproto != BF_NFPROTO_IPV6)) {
+			snprintf(errbuf, errlen, "chain '%s': nfproto does not fit the table family",
+				 chain_name);
+			return -EINVAL;
+		}
+	} else if (nfproto != BF_NFPROTO_UNSPEC) {
+		snprintf(errbuf, errlen, "chain '%s': nfproto is for netfilter hooks only",
+			 chain_name);
+		return -EINVAL;
+	}
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->prog_fd = -1;
+	p->counters_fd = -1;
+	snprintf(p->chain, sizeof(p->chain), "%s", chain->name);
+	p->hook = chain->hook;
+	p->nfproto = nfproto;
+	p->priority = chain->priority;
+	memcpy(p->ifname, chain->ifname, sizeof(p->ifname));
+	p->ifname[sizeof(p->ifname) - 1] = '\0';
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", chain->cgroup);
+	p->flavour = bf_flavour_get(chain->hook);
+	/* Slot 0: the policy counter. */
+	p->slots = calloc(1, sizeof(*p->slots));
+	if (!p->slots) {
+		free(p);
+		return -ENOMEM;
+	}
+	snprintf(p->slots[0].chain, sizeof(p->slots[0].chain), "%s", chain->name);
+	p->slots[0].rule = SIZE_MAX;
+	p->n_slots = 1;
+
+	cg.prog = p;
+	cg.table = table;
+	cg.flavour = p->flavour;
+	cg.nfproto = nfproto;
+	cg.errbuf = errbuf;
+	cg.errlen = errlen;
+
+	r = _bf_generate(&cg, chain);
+	if (r) {
+		_bf_cg_release(&cg);
+		bf_program_free(&p);
+		return r;
+	}
+
+	p->insns = TAKE_PTR(cg.insns);
+	p->n_insns = cg.n_insns;
+	p->map_refs = TAKE_PTR(cg.map_refs);
+	p->n_map_refs = cg.n_map_refs;
+	_bf_cg_release(&cg);
+	*prog = p;
+	return 0;
+}
