@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The IR objects: enum names, data and expression helpers, and the
+ * rule / chain / table containers with their ownership rules. Validation
+ * lives in validate.c, the text form in dump.c.
+ */
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfilter/helpers.h>
+#include <bpfilter/ir.h>
+
+#define _BF_UNKNOWN_STR "unknown"
+
+static const char *const _bf_family_strs[] = {
+	[BF_FAMILY_IP] = "ip",
+	[BF_FAMILY_IP6] = "ip6",
+	[BF_FAMILY_INET] = "inet",
+	[BF_FAMILY_NETDEV] = "netdev",
+};
+_Static_assert(ARRAY_SIZE(_bf_family_strs) == _BF_FAMILY_MAX,
+	       "family names out of sync");
+
+static const char *const _bf_hook_strs[] = {
+	[BF_HOOK_XDP] = "xdp",
+	[BF_HOOK_TC_INGRESS] = "tc_ingress",
+	[BF_HOOK_TC_EGRESS] = "tc_egress",
+	[BF_HOOK_NF_PRE_ROUTING] = "nf_pre_routing",
+	[BF_HOOK_NF_LOCAL_IN] = "nf_local_in",
+	[BF_HOOK_NF_FORWARD] = "nf_forward",
+	[BF_HOOK_NF_LOCAL_OUT] = "nf_local_out",
+	[BF_HOOK_NF_POST_ROUTING] = "nf_post_routing",
+	[BF_HOOK_CGROUP_SKB_INGRESS] = "cgroup_skb_ingress",
+	[BF_HOOK_CGROUP_SKB_EGRESS] = "cgroup_skb_egress",
+};
+_Static_assert(ARRAY_SIZE(_bf_hook_strs) == _BF_HOOK_MAX,
+	       "hook names out of sync");
+
+static const char *const _bf_verdict_strs[] = {
+	[BF_VERDICT_ACCEPT] = "accept",
+	[BF_VERDICT_DROP] = "drop",
+	[BF_VERDICT_CONTINUE] = "continue",
+	[BF_VERDICT_RETURN] = "return",
+	[BF_VERDICT_JUMP] = "jump",
+	[BF_VERDICT_GOTO] = "goto",
+};
+_Static_assert(ARRAY_SIZE(_bf_verdict_strs) == _BF_VERDICT_MAX,
+	       "verdict names out of sync");
+
+static const char *const _bf_payload_base_strs[] = {
+	[BF_PAYLOAD_LL] = "ll",
+	[BF_PAYLOAD_NH] = "nh",
+	[BF_PAYLOAD_TH] = "th",
+};
+_Static_assert(ARRAY_SIZE(_bf_payload_base_strs) == _BF_PAYLOAD_MAX,
+	       "payload base names out of sync");
+
+static const char *const _bf_meta_key_strs[] = {
+	[BF_META_LEN] = "len",
+	[BF_META_PROTOCOL] = "protocol",
+	[BF_META_NFPROTO] = "nfproto",
+	[BF_META_L4PROTO] = "l4proto",
+	[BF_META_MARK] = "mark",
+	[BF_META_IIF] = "iif",
+	[BF_META_OIF] = "oif",
+	[BF_META_IIFNAME] = "iifname",
+	[BF_META_OIFNAME] = "oifname",
+	[BF_META_IIFTYPE] = "iiftype",
+	[BF_META_OIFTYPE] = "oiftype",
+	[BF_META_PKTTYPE] = "pkttype",
+	[BF_META_SKUID] = "skuid",
+	[BF_META_SKGID] = "skgid",
+};
+_Static_assert(ARRAY_SIZE(_bf_meta_key_strs) == _BF_META_MAX,
+	       "meta key names out of sync");
+
+static const unsigned int _bf_meta_key_lens[] = {
+	[BF_META_LEN] = 4,
+	[BF_META_PROTOCOL] = 2,
+	[BF_META_NFPROTO] = 1,
+	[BF_META_L4PROTO] = 1,
+	[BF_META_MARK] = 4,
+	[BF_META_IIF] = 4,
+	[BF_META_OIF] = 4,
+	[BF_META_IIFNAME] = BF_IFNAME_MAX,
+	[BF_META_OIFNAME] = BF_IFNAME_MAX,
+	[BF_META_IIFTYPE] = 2,
+	[BF_META_OIFTYPE] = 2,
+	[BF_META_PKTTYPE] = 1,
+	[BF_META_SKUID] = 4,
+	[BF_META_SKGID] = 4,
+};
+_Static_assert(ARRAY_SIZE(_bf_meta_key_lens) == _BF_META_MAX,
+	       "meta key lengths out of sync");
+
+static const char *const _bf_cmp_op_strs[] = {
+	[BF_CMP_EQ] = "eq",
+	[BF_CMP_NEQ] = "neq",
+	[BF_CMP_LT] = "lt",
+	[BF_CMP_LTE] = "lte",
+	[BF_CMP_GT] = "gt",
+	[BF_CMP_GTE] = "gte",
+};
+_Static_assert(ARRAY_SIZE(_bf_cmp_op_strs) == _BF_CMP_MAX,
+	       "cmp op names out of sync");
+
+static const char *const _bf_expr_type_strs[] = {
+	[BF_EXPR_PAYLOAD] = "payload",
+	[BF_EXPR_META] = "meta",
+	[BF_EXPR_BITWISE] = "bitwise",
+	[BF_EXPR_BYTEORDER] = "byteorder",
+	[BF_EXPR_CMP] = "cmp",
+	[BF_EXPR_RANGE] = "range",
+	[BF_EXPR_IMMEDIATE] = "immediate",
+	[BF_EXPR_COUNTER] = "counter",
+	[BF_EXPR_VERDICT] = "verdict",
+};
+_Static_assert(ARRAY_SIZE(_bf_expr_type_strs) == _BF_EXPR_MAX,
+	       "expression type names out of sync");
+
+/* Enum values come from callers (and from IR built by hand in tests), so an
+ * out-of-range value gets a name instead of an out-of-bounds read. The
+ * unsigned cast also catches negative values. */
+#define _bf_enum_str(table, v)                                          \
+	((unsigned int)(v) < ARRAY_SIZE(table) ? (table)[(unsigned int)(v)] \
+					       : _BF_UNKNOWN_STR)
+
+const char *bf_family_to_str(enum bf_family family)
+{
+	return _bf_enum_str(_bf_family_strs, family);
+}
+
+const char *bf_hook_to_str(enum bf_hook hook)
+{
+	return _bf_enum_str(_bf_hook_strs, hook);
+}
+
+const char *bf_verdict_to_str(enum bf_verdict verdict)
+{
+	return _bf_enum_str(_bf_verdict_strs, verdict);
+}
+
+const char *bf_payload_base_to_str(enum bf_payload_base base)
+{
+	return _bf_enum_str(_bf_payload_base_strs, base);
+}
+
+const char *bf_meta_key_to_str(enum bf_meta_key key)
+{
+	return _bf_enum_str(_bf_meta_key_strs, key);
+}
+
+const char *bf_cmp_op_to_str(enum bf_cmp_op op)
+{
+	return _bf_enum_str(_bf_cmp_op_strs, op);
+}
+
+const char *bf_expr_type_to_str(enum bf_expr_type type)
+{
+	return _bf_enum_str(_bf_expr_type_strs, type);
+}
+
+unsigned int bf_meta_key_len(enum bf_meta_key key)
+{
+	if ((unsigned int)key >= _BF_META_MAX)
+		return 0;
+
+	return _bf_meta_key_lens[key];
+}
+
+bool bf_hook_is_nf(enum bf_hook hook)
+{
+	switch (hook) {
+	case BF_HOOK_NF_PRE_ROUTING:
+	case BF_HOOK_NF_LOCAL_IN:
+	case BF_HOOK_NF_FORWARD:
+	case BF_HOOK_NF_LOCAL_OUT:
+	case BF_HOOK_NF_POST_ROUTING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The data helpers cannot fail, yet a front-end may hand them a value that
+ * is too long. Rather than truncating silently, keep the requested length
+ * (saturated to what the len field holds) and copy what fits:
+ * bf_table_validate() then rejects the expression as too long. */
+void bf_data_set(struct bf_data *data, const void *bytes, size_t len)
+{
+	assert(data);
+	assert(bytes || !len);
+
+	memset(data, 0, sizeof(*data));
+	data->len = (uint8_t)BF_MIN(len, (size_t)UINT8_MAX);
+	if (len)
+		memcpy(data->bytes, bytes, BF_MIN(len, (size_t)BF_DATA_MAX));
+}
+
+void bf_data_u8(struct bf_data *data, uint8_t v)
+{
+	bf_data_set(data, &v, sizeof(v));
+}
+
+void bf_data_be16(struct bf_data *data, uint16_t v)
+{
+	uint16_t be = htobe16(v);
+
+	bf_data_set(data, &be, sizeof(be));
+}
+
+void bf_data_be32(struct bf_data *data, uint32_t v)
+{
+	uint32_t be = htobe32(v);
+
+	bf_data_set(data, &be, sizeof(be));
+}
+
+void bf_data_u32(struct bf_data *data, uint32_t v)
+{
+	bf_data_set(data, &v, sizeof(v));
+}
+
+void bf_data_str(struct bf_data *data, const char *s, size_t len)
+{
+	assert(data);
+	assert(s);
+
+	memset(data, 0, sizeof(*data));
+	data->len = (uint8_t)BF_MIN(len, (size_t)UINT8_MAX);
+	memcpy(data->bytes, s, strnlen(s, BF_MIN(len, (size_t)BF_DATA_MAX)));
+}
+
+/* Every constructor starts from an all-zero expression (padding included),
+ * so two expressions built alike compare equal with memcmp(). */
+static struct bf_expr _bf_expr_zero(enum bf_expr_type type)
+{
+	struct bf_expr expr;
+
+	memset(&expr, 0, sizeof(expr));
+	expr.type = type;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_payload(enum bf_payload_base base, uint16_t offset,
+			       uint8_t len, uint8_t dreg)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_PAYLOAD);
+
+	expr.payload.base = base;
+	expr.payload.offset = offset;
+	expr.payload.len = len;
+	expr.payload.dreg = dreg;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_meta(enum bf_meta_key key, uint8_t dreg)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_META);
+
+	expr.meta.key = key;
+	expr.meta.dreg = dreg;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_cmp(enum bf_cmp_op op, uint8_t sreg,
+			   const struct bf_data *data)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_CMP);
+
+	assert(data);
+
+	expr.cmp.op = op;
+	expr.cmp.sreg = sreg;
+	expr.cmp.data = *data;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_range(enum bf_range_op op, uint8_t sreg,
+			     const struct bf_data *from,
+			     const struct bf_data *to)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_RANGE);
+
+	assert(from);
+	assert(to);
+
+	expr.range.op = op;
+	expr.range.sreg = sreg;
+	expr.range.from = *from;
+	expr.range.to = *to;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_bitwise_bool(uint8_t sreg, uint8_t dreg, uint8_t len,
+				    const struct bf_data *mask,
+				    const struct bf_data *xor)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_BITWISE);
+
+	assert(mask);
+	assert(xor);
+
+	expr.bitwise.op = BF_BITWISE_BOOL;
+	expr.bitwise.sreg = sreg;
+	expr.bitwise.dreg = dreg;
+	expr.bitwise.len = len;
+	expr.bitwise.mask = *mask;
+	expr.bitwise.xor = *xor;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_bitwise_shift(enum bf_bitwise_op op, uint8_t sreg,
+				     uint8_t dreg, uint8_t len, uint32_t shift)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_BITWISE);
+
+	expr.bitwise.op = op;
+	expr.bitwise.sreg = sreg;
+	expr.bitwise.dreg = dreg;
+	expr.bitwise.len = len;
+	expr.bitwise.shift = shift;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_byteorder(enum bf_byteorder_op op, uint8_t sreg,
+				 uint8_t dreg, uint8_t len, uint8_t size)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_BYTEORDER);
+
+	expr.byteorder.op = op;
+	expr.byteorder.sreg = sreg;
+	expr.byteorder.dreg = dreg;
+	expr.byteorder.len = len;
+	expr.byteorder.size = size;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_immediate(uint8_t dreg, const struct bf_data *data)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_IMMEDIATE);
+
+	assert(data);
+
+	expr.immediate.dreg = dreg;
+	expr.immediate.data = *data;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_counter(void)
+{
+	return _bf_expr_zero(BF_EXPR_COUNTER);
+}
+
+/* A target name that does not fit is not truncated (that could name another
+ * chain): the target is left empty, which bf_table_validate() rejects. */
+struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_VERDICT);
+	size_t len;
+
+	expr.verdict.code = code;
+	if (chain) {
+		len = strnlen(chain, BF_NAME_MAX);
+		if (len < BF_NAME_MAX)
+			memcpy(expr.verdict.chain, chain, len);
+	}
+
+	return expr;
+}
+
+/* Room for one more item in a growable array: returns the array (possibly
+ * moved) and updates *cap, or NULL with the array left as it was. */
+static void *_bf_array_grow(void *items, size_t n, size_t *cap, size_t size)
+{
+	size_t new_cap;
+	void *p;
+
+	if (n < *cap)
+		return items;
+
+	if (*cap > SIZE_MAX / 2)
+		return NULL;
+	new_cap = *cap ? *cap * 2 : 4;
+
+	p = reallocarray(items, new_cap, size);
+	if (!p)
+		return NULL;
+
+	*cap = new_cap;
+
+	return p;
+}
+
+/* Names are stored in fixed arrays: refuse empty names and names that do
+ * not fit with their terminating NUL. */
+static bool _bf_name_ok(const char *name)
+{
+	return name && name[0] && strnlen(name, BF_NAME_MAX) < BF_NAME_MAX;
+}
+
+int bf_rule_new(struct bf_rule **rule)
+{
+	struct bf_rule *r;
+
+	assert(rule);
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+
+	*rule = r;
+
+	return 0;
+}
+
+void bf_rule_free(struct bf_rule **rule)
+{
+	if (!rule || !*rule)
+		return;
+
+	free((*rule)->exprs);
+	free(*rule);
+	*rule = NULL;
+}
+
+int bf_rule_add_expr(struct bf_rule *rule, const struct bf_expr *expr)
+{
+	struct bf_expr *exprs;
+
+	assert(rule);
+	assert(expr);
+
+	exprs = _bf_array_grow(rule->exprs, rule->n_exprs, &rule->cap_exprs,
+			       sizeof(*exprs));
+	if (!exprs)
+		return -ENOMEM;
+
+	rule->exprs = exprs;
+	rule->exprs[rule->n_exprs++] = *expr;
+
+	return 0;
+}
+
+int bf_chain_new(struct bf_chain **chain, const char *name)
+{
+	struct bf_chain *c;
+
+	assert(chain);
+
+	if (!_bf_name_ok(name))
+		return -EINVAL;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+
+	strcpy(c->name, name);
+	c->policy = BF_VERDICT_ACCEPT;
+	*chain = c;
+
+	return 0;
+}
+
+int bf_chain_new_base(struct bf_chain **chain, const char *name,
+		      enum bf_hook hook, int32_t priority,
+		      enum bf_verdict policy)
+{
+	struct bf_chain *c;
+	int r;
+
+	assert(chain);
+
+	if ((unsigned int)hook >= _BF_HOOK_MAX)
+		return -EINVAL;
+	if (policy != BF_VERDICT_ACCEPT && policy != BF_VERDICT_DROP)
+		return -EINVAL;
+
+	r = bf_chain_new(&c, name);
+	if (r)
+		return r;
+
+	c->base = true;
+	c->hook = hook;
+	c->priority = priority;
+	c->policy = policy;
+	*chain = c;
+
+	return 0;
+}
+
+void bf_chain_free(struct bf_chain **chain)
+{
+	struct bf_chain *c;
+
+	if (!chain || !*chain)
+		return;
+
+	c = *chain;
+	for (size_t i = 0; i < c->n_rules; i++)
+		bf_rule_free(&c->rules[i]);
+	free(c->rules);
+	free(c);
+	*chain = NULL;
+}
+
+int bf_chain_add_rule(struct bf_chain *chain, struct bf_rule **rule)
+{
+	struct bf_rule **rules;
+
+	assert(chain);
+
+	if (!rule || !*rule)
+		return -EINVAL;
+
+	rules = _bf_array_grow(chain->rules, chain->n_rules, &chain->cap_rules,
+			       sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+
+	chain->rules = rules;
+	chain->rules[chain->n_rules++] = TAKE_PTR(*rule);
+
+	return 0;
+}
+
+int bf_table_new(struct bf_table **table, const char *name,
+		 enum bf_family family)
+{
+	struct bf_table *t;
+
+	assert(table);
+
+	if (!_bf_name_ok(name))
+		return -EINVAL;
+	if ((unsigned int)family >= _BF_FAMILY_MAX)
+		return -EINVAL;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+
+	strcpy(t->name, name);
+	t->family = family;
+	*table = t;
+
+	return 0;
+}
+
+void bf_table_free(struct bf_table **table)
+{
+	struct bf_table *t;
+
+	if (!table || !*table)
+		return;
+
+	t = *table;
+	for (size_t i = 0; i < t->n_chains; i++)
+		bf_chain_free(&t->chains[i]);
+	free(t->chains);
+	free(t);
+	*table = NULL;
+}
+
+int bf_table_add_chain(struct bf_table *table, struct bf_chain **chain)
+{
+	struct bf_chain **chains;
+
+	assert(table);
+
+	if (!chain || !*chain)
+		return -EINVAL;
+
+	/* Same rule as nf_tables: a chain name is unique in its table. */
+	if (bf_table_get_chain(table, (*chain)->name))
+		return -EEXIST;
+
+	chains = _bf_array_grow(table->chains, table->n_chains,
+				&table->cap_chains, sizeof(*chains));
+	if (!chains)
+		return -ENOMEM;
+
+	table->chains = chains;
+	table->chains[table->n_chains++] = TAKE_PTR(*chain);
+
+	return 0;
+}
+
+struct bf_chain *bf_table_get_chain(const struct bf_table *table,
+				    const char *name)
+{
+	assert(table);
+
+	if (!name)
+		return NULL;
+
+	for (size_t i = 0; i < table->n_chains; i++) {
+		if (strncmp(table->chains[i]->name, name, BF_NAME_MAX) == 0)
+			return table->chains[i];
+	}
+
+	return NULL;
+}
