@@ -16,6 +16,7 @@
 #include "codegen/cgen.h"
 
 #define BF_INSNS_MAX (1000000) /* BPF_COMPLEXITY_LIMIT_INSNS */
+#define BF_JA16_MAX 16384 /* headroom below INT16_MAX for kernel rewrites */
 
 int bf_cg_fail(struct bf_cg *cg, int err, const char *fmt, ...)
 {
@@ -157,7 +158,10 @@ int bf_cg_resolve(struct bf_cg *cg)
 
 		off = (long)cg->labels[f->label] - (long)f->insn - 1;
 		if (insn->code == (BPF_JMP | BPF_JA)) {
-			if (off >= INT16_MIN && off <= INT16_MAX) {
+			/* The verifier inserts instructions when it rewrites
+			 * context accesses and inlines helpers; a 16-bit jump
+			 * near the limit would overflow then. */
+			if (off >= -BF_JA16_MAX && off <= BF_JA16_MAX) {
 				insn->off = (int16_t)off;
 			} else {
 				/* gotol: 32-bit offset in imm. */
@@ -166,7 +170,7 @@ int bf_cg_resolve(struct bf_cg *cg)
 				insn->imm = (int32_t)off;
 			}
 		} else {
-			if (off < INT16_MIN || off > INT16_MAX)
+			if (off < -BF_JA16_MAX || off > BF_JA16_MAX)
 				return bf_cg_fail(cg, -E2BIG,
 						  "internal: conditional jump out of range");
 			insn->off = (int16_t)off;

@@ -258,6 +258,8 @@ static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 {
 	const struct bf_rule *first = chain->rules[i];
 	int gend = bf_cg_label_new(cg);
+	int gskip = bf_cg_label_new(cg);
+	int body = bf_cg_label_new(cg);
 	bool keyed = _bf_group_keyed(chain, i, end, p);
 	size_t pre = keyed ? p - 1 : p;
 
@@ -273,16 +275,22 @@ static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 					   first->exprs[k + 1].cmp.data.len))
 				fuse = false;
 		if (fuse) {
-			bf_cg_load_to_reg(cg, e, BPF_REG_1, gend);
+			bf_cg_load_to_reg(cg, e, BPF_REG_1, gskip);
 			bf_cg_test_reg(cg, BPF_REG_1, first->exprs[k + 1].cmp.op,
-				       &first->exprs[k + 1].cmp.data, gend);
+				       &first->exprs[k + 1].cmp.data, gskip);
 			k++;
 			continue;
 		}
-		bf_cg_emit_expr(cg, e, gend);
+		bf_cg_emit_expr(cg, e, gskip);
 	}
 	if (keyed)
-		bf_cg_load_to_reg(cg, &first->exprs[p - 1], BF_R_KEY, gend);
+		bf_cg_load_to_reg(cg, &first->exprs[p - 1], BF_R_KEY, gskip);
+	/* Conditional jumps reach 16 bits only: leave a large group through
+	 * an unconditional jump next to the prefix. */
+	bf_cg_emit_jmp(cg, BF_JA(0), body);
+	bf_cg_label_here(cg, gskip);
+	bf_cg_emit_jmp(cg, BF_JA(0), gend);
+	bf_cg_label_here(cg, body);
 
 	for (size_t j = i; j < end && !cg->err; j++) {
 		const struct bf_rule *r = chain->rules[j];
