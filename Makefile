@@ -31,21 +31,25 @@ E2E_SRCS := $(wildcard selftests/e2e/test_*.c)
 E2E_COMMON := $(wildcard selftests/e2e/common/*.c)
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
+DAEMON_SRCS := $(filter-out daemon/test-client.c,$(wildcard daemon/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CODEGEN_OBJS := $(CODEGEN_SRCS:%.c=$(BUILD)/obj/%.o)
 E2E_COMMON_OBJS := $(E2E_COMMON:%.c=$(BUILD)/obj/%.o)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:selftests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
 TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench
+DAEMON_BIN := $(BUILD)/bpfilter
+DAEMON_CLIENT_BIN := $(BUILD)/tests/bf_daemon_client
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps run check check-unit check-e2e check-shell bench install clean
 
 all: $(BUILD)/libbpfilter.so $(BUILD)/libbfcodegen.a $(UNIT_BINS) $(E2E_BINS) \
-	$(TOOL_BINS) $(BENCH_BIN)
+	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN) $(DAEMON_CLIENT_BIN)
 
 # Packages: installed by scripts/deps.sh, checked again whenever it changes.
 deps:
@@ -80,14 +84,21 @@ $(BUILD)/tools/%: selftests/tools/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_O
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
+$(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
+
+# Test client of the daemon socket, for selftests/shell/daemon.sh.
+$(DAEMON_CLIENT_BIN): daemon/test-client.c daemon/proto.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
+
 $(BENCH_BIN): $(BENCH_SRCS) $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
-run: all
-	@echo "bpfilter: the daemon (build/bpfilter) arrives with the nft endpoint (issue 3);"
-	@echo "bpfilter: this tree has the compiler core: try 'make check' or 'make bench'."
-	@exit 1
+# The daemon, in the foreground with its default paths (root).
+run: $(DAEMON_BIN)
+	$(DAEMON_BIN)
 
 check: all
 	@BUILD=$(BUILD) scripts/run-tests.sh

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bpfilter daemon entry point: flags, runtime directory and lock, signals,
+ * then the server loop until SIGTERM/SIGINT/SIGHUP.
+ */
+#include <errno.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpfilter/helpers.h>
+#include <bpfilter/logger.h>
+
+#include "daemon/opts.h"
+#include "daemon/runtime.h"
+#include "daemon/server.h"
+
+static void _bf_log_config(const struct bf_opts *opts)
+{
+	char fronts[64] = "";
+	char verbose[64] = "";
+
+	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
+		if (!bf_opts_front_enabled(opts, i))
+			continue;
+		if (fronts[0])
+			strcat(fronts, ", ");
+		strcat(fronts, bf_front_to_str(i));
+	}
+	for (int i = 0; i < _BF_VERBOSE_MAX; ++i) {
+		if (!bf_opts_verbose(opts, i))
+			continue;
+		if (verbose[0])
+			strcat(verbose, ", ");
+		strcat(verbose, bf_verbose_to_str(i));
+	}
+
+	bf_info("bpfilter %s: front-ends: %s; %s; runtime directory %s; bpffs %s%s%s",
+		BF_VERSION, fronts,
+		opts->transient ? "transient" : "persistent", opts->runtime_dir,
+		opts->bpffs_path, verbose[0] ? "; verbose: " : "", verbose);
+
+	if (bf_opts_verbose(opts, BF_VERBOSE_BPF) ||
+	    bf_opts_verbose(opts, BF_VERBOSE_BYTECODE))
+		bf_info("verbose flags 'bpf' and 'bytecode' are recorded; they take effect once rules are compiled by the daemon");
+}
+
+/*
+ * Persistence is not built yet: say so loudly rather than let a user
+ * believe rules will survive a restart.
+ */
+static void _bf_warn_not_persistent(const struct bf_opts *opts)
+{
+	struct statfs fs;
+
+	bf_warn("**************************************************************");
+	bf_warn("persistence is NOT implemented yet: nothing is pinned under");
+	bf_warn("%s/bpfilter and nothing is saved under %s.",
+		opts->bpffs_path, opts->runtime_dir);
+	bf_warn("Everything this daemon loads goes away when it stops, as with");
+	bf_warn("--transient (-t), which silences this warning.");
+	bf_warn("**************************************************************");
+
+	if (statfs(opts->bpffs_path, &fs) < 0) {
+		bf_warn("bpffs path %s: %s; pinning will need a bpffs there",
+			opts->bpffs_path, strerror(errno));
+	} else if (fs.f_type != BPF_FS_MAGIC) {
+		bf_warn("%s is not a bpf filesystem; pinning will need one",
+			opts->bpffs_path);
+	}
+}
+
+static void _bf_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* One descriptor per client: use what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int _bf_signals_setup(int *sigfd)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+
+	*sigfd = fd;
+
+	return 0;
+}
+
+static int _bf_run(const struct bf_opts *opts)
+{
+	_cleanup_close_ int sigfd = -1;
+	struct bf_server *srv = NULL;
+	int lock_fd = -1;
+	long holder;
+	int r;
+
+	r = _bf_signals_setup(&sigfd);
+	if (r)
+		return bf_err_r(r, "failed to set up signal handling");
+
+	_bf_raise_nofile();
+
+	r = bf_runtime_dir_prepare(opts->runtime_dir);
+	if (r) {
+		bf_err_r(r, "failed to create runtime directory %s",
+			 opts->runtime_dir);
+		if ((r == -EACCES || r == -EPERM) && geteuid() != 0)
+			bf_err("bpfilter runs as root (or use --runtime-dir)");
+		return r;
+	}
+
+	r = bf_runtime_lock(opts->runtime_dir, &lock_fd, &holder);
+	if (r == -EBUSY) {
+		if (holder > 0)
+			bf_err("another bpfilter daemon (pid %ld) is already running with runtime directory %s",
+			       holder, opts->runtime_dir);
+		else
+			bf_err("another bpfilter daemon is already running with runtime directory %s",
+			       opts->runtime_dir);
+		return r;
+	}
+	if (r)
+		return bf_err_r(r, "failed to lock %s/%s", opts->runtime_dir,
+				BF_LOCK_NAME);
+
+	_bf_log_config(opts);
+	if (!opts->transient)
+		_bf_warn_not_persistent(opts);
+
+	r = bf_server_new(&srv, opts);
+	if (!r) {
+		r = bf_server_run(srv, sigfd);
+		bf_server_free(&srv);
+	}
+
+	bf_runtime_unlock(&lock_fd);
+	if (!r)
+		bf_info("stopped");
+
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	struct bf_opts opts;
+
+	bf_opts_parse(&opts, argc, argv);
+
+	if (bf_opts_verbose(&opts, BF_VERBOSE_DEBUG))
+		bf_log_set_level(BF_LOG_DBG);
+
+	if (bf_opts_check(&opts))
+		return BF_EXIT_USAGE;
+
+	if (opts.with_bpf_token) {
+		bf_err("--with-bpf-token: BPF token support is not implemented yet");
+		return EXIT_FAILURE;
+	}
+
+	return _bf_run(&opts) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Registry of per-netns contexts: a small hash table keyed by inode. */
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpfilter/helpers.h>
+#include <bpfilter/logger.h>
+
+#include "daemon/netns.h"
+
+#define BF_NETNS_BUCKETS 256
+
+struct bf_netns_registry {
+	struct bf_netns_ctx *buckets[BF_NETNS_BUCKETS];
+	unsigned int count;
+	uint64_t next_id;
+};
+
+static unsigned int _bf_netns_hash(dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
+
+	return (unsigned int)(h >> 32) % BF_NETNS_BUCKETS;
+}
+
+int bf_netns_registry_new(struct bf_netns_registry **out)
+{
+	struct bf_netns_registry *reg = calloc(1, sizeof(*reg));
+
+	if (!reg)
+		return -ENOMEM;
+
+	reg->next_id = 1;
+	*out = reg;
+
+	return 0;
+}
+
+static void _bf_netns_ctx_free(struct bf_netns_ctx *ctx)
+{
+	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
+		/* A front-end with state holds a reference: it must be gone. */
+		assert(!ctx->front[i]);
+	}
+	free(ctx);
+}
+
+void bf_netns_registry_free(struct bf_netns_registry **reg)
+{
+	if (!*reg)
+		return;
+
+	for (int i = 0; i < BF_NETNS_BUCKETS; ++i) {
+		struct bf_netns_ctx *ctx = (*reg)->buckets[i];
+
+		while (ctx) {
+			struct bf_netns_ctx *next = ctx->next;
+
+			_bf_netns_ctx_free(ctx);
+			ctx = next;
+		}
+	}
+
+	free(*reg);
+	*reg = NULL;
+}
+
+unsigned int bf_netns_registry_count(const struct bf_netns_registry *reg)
+{
+	return reg->count;
+}
+
+int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
+			 struct bf_netns_ctx **out)
+{
+	unsigned int b = _bf_netns_hash(dev, ino);
+	struct bf_netns_ctx *ctx;
+
+	for (ctx = reg->buckets[b]; ctx; ctx = ctx->next) {
+		if (ctx->dev == dev && ctx->ino == ino) {
+			++ctx->refcnt;
+			*out = ctx;
+			return 0;
+		}
+	}
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+
+	ctx->dev = dev;
+	ctx->ino = ino;
+	ctx->id = reg->next_id++;
+	ctx->refcnt = 1;
+	ctx->next = reg->buckets[b];
+	reg->buckets[b] = ctx;
+	++reg->count;
+
+	bf_dbg("netns %llu:%lu: new context #%llu",
+	       (unsigned long long)dev, (unsigned long)ino,
+	       (unsigned long long)ctx->id);
+
+	*out = ctx;
+
+	return 0;
+}
+
+void bf_netns_ctx_release(struct bf_netns_registry *reg,
+			  struct bf_netns_ctx **ctx)
+{
+	struct bf_netns_ctx **link;
+
+	if (!*ctx)
+		return;
+
+	assert((*ctx)->refcnt > 0);
+	if (--(*ctx)->refcnt > 0) {
+		*ctx = NULL;
+		return;
+	}
+
+	link = &reg->buckets[_bf_netns_hash((*ctx)->dev, (*ctx)->ino)];
+	while (*link != *ctx)
+		link = &(*link)->next;
+	*link = (*ctx)->next;
+	--reg->count;
+
+	bf_dbg("netns %llu:%lu: context #%llu released",
+	       (unsigned long long)(*ctx)->dev, (unsigned long)(*ctx)->ino,
+	       (unsigned long long)(*ctx)->id);
+
+	_bf_netns_ctx_free(*ctx);
+	*ctx = NULL;
+}
+
+int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid <= 0)
+		return -ESRCH; /* Peer outside our pid namespace. */
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+
+	/*
+	 * Still alive after the stat: the pid was not recycled meanwhile.
+	 * EPERM also proves the process exists.
+	 */
+	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 &&
+	    errno == ESRCH)
+		return -ESRCH;
+
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+
+	return 0;
+}

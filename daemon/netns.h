@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Per network namespace contexts. A client is filed under the netns its
+ * process was in when the daemon accepted it (SO_PEERCRED pid, then
+ * /proc/PID/ns/net). The front-ends hang their per-netns world here: the
+ * nftables tables, handles and generation id, like the kernel keeps one per
+ * netns.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/proto.h"
+
+struct bf_netns_ctx {
+	/** Identity of the namespace: nsfs device and inode. */
+	dev_t dev;
+	ino_t ino;
+	/** Daemon-local id, never reused (inodes can be, once a netns dies). */
+	uint64_t id;
+	/** Clients and front-ends holding this context. */
+	unsigned int refcnt;
+	/** Connected clients filed under this netns. */
+	unsigned int nclients;
+	/**
+	 * Per front-end state, owned by that front-end. A front-end with state
+	 * holds a reference, so the context outlives its clients (every nft
+	 * command is a new connection).
+	 */
+	void *front[_BF_FRONT_MAX];
+	struct bf_netns_ctx *next;
+};
+
+struct bf_netns_registry;
+
+int bf_netns_registry_new(struct bf_netns_registry **out);
+/** Free the registry and every context left in it. Accepts NULL. */
+void bf_netns_registry_free(struct bf_netns_registry **reg);
+/** Number of live contexts. */
+unsigned int bf_netns_registry_count(const struct bf_netns_registry *reg);
+
+/**
+ * Find the context of netns (@dev, @ino), creating it on first use, and
+ * take a reference on it.
+ */
+int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
+			 struct bf_netns_ctx **out);
+
+/** Drop a reference; the last one frees the context. Sets *ctx to NULL. */
+void bf_netns_ctx_release(struct bf_netns_registry *reg,
+			  struct bf_netns_ctx **ctx);
+
+/**
+ * Identify the network namespace of process @pid: stat of /proc/PID/ns/net.
+ * If @pidfd >= 0 (SO_PEERPIDFD), the process is checked to be still alive
+ * afterwards, so a recycled pid cannot hand us another process' netns.
+ * @return 0 or a negative errno (-ESRCH: the process is gone).
+ */
+int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino);
