@@ -78,7 +78,8 @@ void bf_cg_emit_ld_imm64(struct bf_cg *cg, int dst, uint64_t v)
 	bf_cg_emit(cg, BF_LD_IMM64_HI((int32_t)(uint32_t)(v >> 32)));
 }
 
-void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, int kind, uint32_t off)
+void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, enum bf_map_id map, int kind,
+		       uint32_t off)
 {
 	if (cg->err || cg->unreachable)
 		return;
@@ -87,7 +88,10 @@ void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, int kind, uint32_t off)
 		bf_cg_fail(cg, -ENOMEM, "out of memory");
 		return;
 	}
-	cg->map_refs[cg->n_map_refs++] = cg->n_insns;
+	cg->map_refs[cg->n_map_refs++] = (struct bf_map_ref) {
+		.insn = cg->n_insns,
+		.map = map,
+	};
 	/* imm of the first slot is the map fd, patched at load time. */
 	bf_cg_emit(cg, BF_LD_IMM64_LO(dst, kind, 0));
 	bf_cg_emit(cg, BF_LD_IMM64_HI((int32_t)off));

@@ -41,7 +41,7 @@
 #define BF_FP_KEY (-288) /* scratch: map key */
 #define BF_FP_DYNPTR (-304) /* 16 bytes: skb dynptr (netfilter) */
 #define BF_FP_TMP (-320) /* 16 bytes: scratch for loads beyond windows */
-#define BF_FP_LL_AVAIL_OK (-328) /* 1 if the hook has a link-layer header */
+#define BF_FP_BOTTOM BF_FP_TMP
 
 /* Value stored in a slot whose field could not be parsed: larger than any
  * value of the field, so an equality test fails without a branch. */
@@ -92,6 +92,18 @@ struct bf_counter_slot {
 	uint64_t init_bytes;
 };
 
+/* Maps a program refers to. */
+enum bf_map_id {
+	BF_MAP_COUNTERS, /* per-CPU array: {packets, bytes} per slot */
+	BF_MAP_KEYS, /* one-entry array holding u32 keys 0..n-1 */
+	_BF_MAP_MAX,
+};
+
+struct bf_map_ref {
+	size_t insn;
+	enum bf_map_id map;
+};
+
 struct bf_fixup {
 	size_t insn;
 	int label;
@@ -108,8 +120,8 @@ struct bf_program {
 
 	struct bpf_insn *insns;
 	size_t n_insns;
-	/* Instructions that load the counters map fd (patched at load). */
-	size_t *map_refs;
+	/* Instructions that load a map fd (patched at load). */
+	struct bf_map_ref *map_refs;
 	size_t n_map_refs;
 
 	struct bf_counter_slot *slots;
@@ -117,6 +129,7 @@ struct bf_program {
 
 	int prog_fd;
 	int counters_fd;
+	int keys_fd;
 };
 
 struct bf_cg {
@@ -128,7 +141,7 @@ struct bf_cg {
 	struct bpf_insn *insns;
 	size_t n_insns;
 	size_t cap_insns;
-	size_t *map_refs;
+	struct bf_map_ref *map_refs;
 	size_t n_map_refs;
 	size_t cap_map_refs;
 
@@ -153,9 +166,10 @@ struct bf_cg {
  * cg->err; callers check it once with bf_cg_err(). */
 void bf_cg_emit(struct bf_cg *cg, struct bpf_insn insn);
 void bf_cg_emit_ld_imm64(struct bf_cg *cg, int dst, uint64_t v);
-/* Load the counters map: kind BPF_PSEUDO_MAP_FD (map pointer) or
- * BPF_PSEUDO_MAP_VALUE (value address at offset). */
-void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, int kind, uint32_t off);
+/* Load a map: kind BPF_PSEUDO_MAP_FD (map pointer) or
+ * BPF_PSEUDO_MAP_VALUE (address of the first value, at offset @off). */
+void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, enum bf_map_id map, int kind,
+		       uint32_t off);
 int bf_cg_label_new(struct bf_cg *cg);
 void bf_cg_label_here(struct bf_cg *cg, int label);
 /* Emit a jump whose offset is filled once @label is placed. A conditional

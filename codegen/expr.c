@@ -154,6 +154,60 @@ int bf_cg_load_to_reg(struct bf_cg *cg, const struct bf_expr *e, int dst,
 	return bf_cg_err(cg);
 }
 
+/* acc |= (@reg ^ data): zero while every equality test so far held. */
+void bf_cg_acc_eq(struct bf_cg *cg, int reg, const struct bf_data *d, int acc,
+		  bool *active)
+{
+	uint64_t c = bf_cg_bytes_le(d->bytes, d->len);
+
+	if (d->len <= 4) {
+		if (c)
+			bf_cg_emit(cg, BF_ALU32_IMM(BPF_XOR, reg, (int32_t)(uint32_t)c));
+	} else {
+		bf_cg_emit_ld_imm64(cg, BPF_REG_3, c);
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_XOR, reg, BPF_REG_3));
+	}
+	if (*active)
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, acc, reg));
+	else
+		bf_cg_emit(cg, BF_MOV64_REG(acc, reg));
+	*active = true;
+}
+
+int bf_cg_load_to_reg_acc(struct bf_cg *cg, const struct bf_expr *e, int dst,
+			  int fail, int acc, bool *active)
+{
+	unsigned int base, end;
+
+	if (e->type == BF_EXPR_META && e->meta.key == BF_META_L4PROTO) {
+		/* BF_UNSET never equals a protocol number: no branch. */
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_L4PROTO));
+		return bf_cg_err(cg);
+	}
+	if (e->type != BF_EXPR_PAYLOAD)
+		return bf_cg_load_to_reg(cg, e, dst, fail);
+
+	base = e->payload.base;
+	end = e->payload.offset + e->payload.len;
+	if ((base == BF_PAYLOAD_LL && !cg->flavour->has_ll) ||
+	    end > (unsigned int)_bf_win_len[base])
+		return bf_cg_load_to_reg(cg, e, dst, fail);
+
+	/* Not enough bytes: (avail - end) is negative, bit 63 makes acc
+	 * non-zero; the window bytes read then do not matter. */
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10, _bf_avail_fp[base]));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_SUB, BPF_REG_2, end));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_RSH, BPF_REG_2, 63));
+	if (*active)
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, acc, BPF_REG_2));
+	else
+		bf_cg_emit(cg, BF_MOV64_REG(acc, BPF_REG_2));
+	*active = true;
+	_bf_ldx_bytes(cg, dst, _bf_win_fp[base] + e->payload.offset,
+		      e->payload.len, BPF_REG_2);
+	return bf_cg_err(cg);
+}
+
 /* Jump to @fail unless (@reg op data), op EQ or NEQ, len <= 8. */
 void bf_cg_test_reg(struct bf_cg *cg, int reg, enum bf_cmp_op op,
 		    const struct bf_data *d, int fail)
@@ -484,18 +538,22 @@ int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail)
 
 /* Counter update for the slot whose index is in BPF register @key_reg (or
  * the constant @slot when key_reg < 0): per-CPU packets += 1 and
- * bytes += packet length. */
+ * bytes += packet length. A constant slot's key is read from the keys map
+ * rather than written to the stack: a stack write in every rule would make
+ * the verifier's stack liveness analysis run once per rule. */
 void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot)
 {
 	int skip = bf_cg_label_new(cg);
 
-	if (key_reg >= 0)
+	if (key_reg >= 0) {
 		bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, key_reg, BF_FP_KEY));
-	else
-		bf_cg_emit(cg, BF_ST_MEM(BPF_W, BPF_REG_10, BF_FP_KEY, (int32_t)slot));
-	bf_cg_emit_ld_map(cg, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0);
-	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
-	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, BF_FP_KEY));
+		bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
+		bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, BF_FP_KEY));
+	} else {
+		bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE,
+				  slot * 4);
+	}
+	bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_COUNTERS, BPF_PSEUDO_MAP_FD, 0);
 	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), skip);
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_1, 1));

@@ -90,8 +90,37 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 			goto err_close_map;
 	}
 
+	/* Keys 0..n-1 for counter lookups without stack writes. */
+	{
+		_cleanup_free_ uint32_t *keys = calloc(prog->n_slots, sizeof(*keys));
+		uint32_t zero = 0;
+
+		if (!keys) {
+			r = -ENOMEM;
+			goto err_close_map;
+		}
+		for (size_t i = 0; i < prog->n_slots; i++)
+			keys[i] = (uint32_t)i;
+		prog->keys_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bf_keys",
+					       sizeof(uint32_t),
+					       (uint32_t)(prog->n_slots * sizeof(*keys)),
+					       1, NULL);
+		if (prog->keys_fd < 0) {
+			r = -errno;
+			prog->keys_fd = -1;
+			goto err_close_map;
+		}
+		if (bpf_map_update_elem(prog->keys_fd, &zero, keys, BPF_ANY) ||
+		    bpf_map_freeze(prog->keys_fd)) {
+			r = -errno;
+			goto err_close_map;
+		}
+	}
+
 	for (size_t i = 0; i < prog->n_map_refs; i++)
-		prog->insns[prog->map_refs[i]].imm = prog->counters_fd;
+		prog->insns[prog->map_refs[i].insn].imm =
+			prog->map_refs[i].map == BF_MAP_KEYS ? prog->keys_fd :
+							       prog->counters_fd;
 
 	/* Try without a log first: cheaper for large programs; reload with
 	 * the log only to explain a rejection. */
@@ -101,6 +130,23 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '_'))
 			*c = '_';
+	if (getenv("BF_VERIFIER_STATS")) {
+		/* Debug aid: print the verifier's statistics line. */
+		static char stats[4096];
+
+		stats[0] = '\0';
+		opts.log_buf = stats;
+		opts.log_size = sizeof(stats);
+		opts.log_level = 4; /* BPF_LOG_STATS */
+		fd = bpf_prog_load(prog->flavour->prog_type, name, "GPL",
+				   prog->insns, prog->n_insns, &opts);
+		fprintf(stderr, "%s", stats);
+		opts.log_buf = NULL;
+		opts.log_size = 0;
+		opts.log_level = 0;
+		if (fd >= 0)
+			goto loaded;
+	}
 	fd = bpf_prog_load(prog->flavour->prog_type, name, "GPL", prog->insns,
 			   prog->n_insns, &opts);
 	if (fd < 0) {
@@ -135,6 +181,9 @@ loaded:
 err_close_map:
 	close(prog->counters_fd);
 	prog->counters_fd = -1;
+	if (prog->keys_fd >= 0)
+		close(prog->keys_fd);
+	prog->keys_fd = -1;
 	return r;
 }
 
@@ -149,6 +198,8 @@ void bf_program_free(struct bf_program **prog)
 		close(p->prog_fd);
 	if (p->counters_fd >= 0)
 		close(p->counters_fd);
+	if (p->keys_fd >= 0)
+		close(p->keys_fd);
 	free(p->insns);
 	free(p->map_refs);
 	free(p->slots);

@@ -28,6 +28,7 @@
 #include "codegen/cgen.h"
 #include "codegen/expr.h"
 
+#define BF_R_ACC BPF_REG_7 /* accumulated equality tests of a rule */
 #define BF_R_KEY BPF_REG_8 /* group value cache */
 #define BF_R_SLOT BPF_REG_9 /* counter slot for the shared tails */
 #define BF_GROUP_MIN 2
@@ -98,10 +99,18 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 	const struct bf_expr *ex = rule->exprs;
 	size_t n = rule->n_exprs;
 
+	bool acc = false;
+
 	for (size_t k = from; k < n && !cg->err; k++) {
 		const struct bf_expr *e = &ex[k];
 		const struct bf_chain *target;
 		int slot;
+
+		/* Side effects happen only once every test held. */
+		if (acc && (e->type == BF_EXPR_VERDICT || e->type == BF_EXPR_COUNTER)) {
+			bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BF_R_ACC, 0, 0), fail);
+			acc = false;
+		}
 
 		switch (e->type) {
 		case BF_EXPR_VERDICT:
@@ -158,9 +167,16 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 			if (k + 1 < n && bf_cg_can_fuse(e, &ex[k + 1]) &&
 			    !bf_cg_reg_live(ex, n, k + 2, ex[k + 1].cmp.sreg,
 					    ex[k + 1].cmp.data.len)) {
-				bf_cg_load_to_reg(cg, e, BPF_REG_1, fail);
-				bf_cg_test_reg(cg, BPF_REG_1, ex[k + 1].cmp.op,
-					       &ex[k + 1].cmp.data, fail);
+				if (ex[k + 1].cmp.op == BF_CMP_EQ) {
+					bf_cg_load_to_reg_acc(cg, e, BPF_REG_1, fail,
+							      BF_R_ACC, &acc);
+					bf_cg_acc_eq(cg, BPF_REG_1, &ex[k + 1].cmp.data,
+						     BF_R_ACC, &acc);
+				} else {
+					bf_cg_load_to_reg(cg, e, BPF_REG_1, fail);
+					bf_cg_test_reg(cg, BPF_REG_1, ex[k + 1].cmp.op,
+						       &ex[k + 1].cmp.data, fail);
+				}
 				k++;
 				break;
 			}
@@ -168,6 +184,8 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 			break;
 		}
 	}
+	if (acc)
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BF_R_ACC, 0, 0), fail);
 	/* Matched without a verdict: on to the next rule. */
 	bf_cg_emit_jmp(cg, BF_JA(0), fail);
 	return bf_cg_err(cg);
@@ -339,16 +357,43 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	for (int v = 0; v < _BF_VERDICT_MAX; v++)
 		cg->tail[v] = bf_cg_label_new(cg);
 
+	int rules = bf_cg_label_new(cg);
+	int seed = bf_cg_label_new(cg);
+
 	bf_cg_emit(cg, BF_MOV64_REG(BF_R_CTX, BPF_REG_1));
 	if (!cg->err)
 		cg->flavour->prologue(cg);
 	bf_cg_parse_headers(cg);
 
+	/*
+	 * Verifier aid. The kernel's stack liveness analysis (6.18) reruns
+	 * over the whole program each time a newly visited instruction reads
+	 * a stack slot not yet known to be read after it: visiting rules in
+	 * order would make that quadratic. So the verifier first walks to the
+	 * policy code, where a block only it takes (a packet of 4 GiB - 1
+	 * bytes) reads every slot; rules then add nothing new.
+	 */
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_PKT_LEN));
+	bf_cg_emit_jmp(cg, BF_JMP32_IMM(BPF_JNE, BPF_REG_1, -1, 0), rules);
+	bf_cg_emit_jmp(cg, BF_JA(0), ret);
+	bf_cg_label_here(cg, rules);
+
 	_bf_emit_chain(cg, chain, ret);
 
 	/* Policy: slot 0 counts it. */
 	bf_cg_label_here(cg, ret);
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_PKT_LEN));
+	bf_cg_emit_jmp(cg, BF_JMP32_IMM(BPF_JEQ, BPF_REG_1, -1, 0), seed);
 	bf_cg_emit_counter_update(cg, -1, 0);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
+	bf_cg_emit(cg, BF_EXIT());
+
+	bf_cg_label_here(cg, seed);
+	for (int off = BF_FP_BOTTOM; off < 0; off += 8) {
+		if (off == BF_FP_DYNPTR || off == BF_FP_DYNPTR + 8)
+			continue; /* dynptr slots cannot be read directly */
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, off));
+	}
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
 	bf_cg_emit(cg, BF_EXIT());
 
@@ -428,6 +473,7 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 		return -ENOMEM;
 	p->prog_fd = -1;
 	p->counters_fd = -1;
+	p->keys_fd = -1;
 	snprintf(p->chain, sizeof(p->chain), "%s", chain->name);
 	p->hook = chain->hook;
 	p->nfproto = nfproto;
