@@ -36,6 +36,8 @@ DAEMON_SRCS := $(filter-out daemon/test-client.c,$(wildcard daemon/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CODEGEN_OBJS := $(CODEGEN_SRCS:%.c=$(BUILD)/obj/%.o)
 E2E_COMMON_OBJS := $(E2E_COMMON:%.c=$(BUILD)/obj/%.o)
+# The packet builder alone (no cmocka), for tools and benchmarks.
+PACKETS_OBJ := $(BUILD)/obj/selftests/e2e/common/packets.o
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:selftests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
@@ -80,7 +82,7 @@ $(BUILD)/tests/e2e/%: selftests/e2e/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_BPF)
 
-$(BUILD)/tools/%: selftests/tools/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+$(BUILD)/tools/%: selftests/tools/%.c $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
@@ -92,7 +94,7 @@ $(DAEMON_CLIENT_BIN): daemon/test-client.c daemon/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
 
-$(BENCH_BIN): $(BENCH_SRCS) $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+$(BENCH_BIN): $(BENCH_SRCS) $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 

@@ -34,6 +34,7 @@ if [ "$which" = all ] || [ "$which" = e2e ]; then
 fi
 if [ "$which" = all ] || [ "$which" = shell ]; then
 	for t in selftests/shell/*.sh; do
+		[ "$(basename "$t")" = lib.sh ] && continue
 		[ -f "$t" ] && run_one "shell/$(basename "$t")" env BUILD="$BUILD" bash "$t"
 	done
 fi
