@@ -216,66 +216,70 @@ void bf_cg_emit_kfunc(struct bf_cg *cg, const char *name)
 	bf_cg_emit(cg, BF_CALL_KFUNC(id));
 }
 
-static const struct btf_member *_bf_member(struct bf_cg *cg, const char *type,
-					   const char *member, struct btf **pbtf,
-					   const struct btf_type **pt)
+/* Find @member in struct/union @id, descending into anonymous members
+ * (struct_group(), unions); *bit_off gets its offset from the outer type,
+ * *bits its bitfield size (0 if not a bitfield). */
+static bool _bf_find_member(const struct btf *btf, int id, const char *member,
+			    unsigned int base, unsigned int *bit_off,
+			    unsigned int *bits)
 {
+	const struct btf_type *t = btf__type_by_id(btf, id);
 	const struct btf_member *m;
-	const struct btf_type *t;
+
+	while (t && btf_is_mod(t))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_composite(t))
+		return false;
+
+	m = btf_members(t);
+	for (unsigned int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *n = btf__name_by_offset(btf, m->name_off);
+		unsigned int off = base + btf_member_bit_offset(t, i);
+
+		if (n && *n) {
+			if (strcmp(n, member))
+				continue;
+			*bit_off = off;
+			*bits = btf_member_bitfield_size(t, i);
+			return true;
+		}
+		if (_bf_find_member(btf, (int)m->type, member, off, bit_off, bits))
+			return true;
+	}
+	return false;
+}
+
+static int _bf_member(struct bf_cg *cg, const char *type, const char *member,
+		      unsigned int *bit_off, unsigned int *bits)
+{
 	struct btf *btf;
 	int id;
 
 	if (cg->err)
-		return NULL;
+		return cg->err;
 	btf = _bf_btf(cg);
 	if (!btf)
-		return NULL;
+		return cg->err;
 	id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
-	if (id < 0) {
-		bf_cg_fail(cg, -EOPNOTSUPP, "kernel has no struct '%s'", type);
-		return NULL;
-	}
-	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (unsigned int i = 0; i < btf_vlen(t); i++, m++) {
-		const char *n = btf__name_by_offset(btf, m->name_off);
-
-		if (n && !strcmp(n, member)) {
-			*pbtf = btf;
-			*pt = t;
-			return m;
-		}
-	}
-	bf_cg_fail(cg, -EOPNOTSUPP, "kernel struct '%s' has no member '%s'",
-		   type, member);
-	return NULL;
+	if (id < 0)
+		return bf_cg_fail(cg, -EOPNOTSUPP, "kernel has no struct '%s'", type);
+	if (!_bf_find_member(btf, id, member, 0, bit_off, bits))
+		return bf_cg_fail(cg, -EOPNOTSUPP,
+				  "kernel struct '%s' has no member '%s'", type, member);
+	return 0;
 }
 
 int bf_cg_btf_offset(struct bf_cg *cg, const char *type, const char *member)
 {
-	const struct btf_member *m;
-	const struct btf_type *t;
-	struct btf *btf;
+	unsigned int bit_off, bits;
 
-	m = _bf_member(cg, type, member, &btf, &t);
-	if (!m)
+	if (_bf_member(cg, type, member, &bit_off, &bits))
 		return -1;
-	return (int)(btf_member_bit_offset(t, m - btf_members(t)) / 8);
+	return (int)(bit_off / 8);
 }
 
 int bf_cg_btf_bitfield(struct bf_cg *cg, const char *type, const char *member,
 		       unsigned int *bit_off, unsigned int *bits)
 {
-	const struct btf_member *m;
-	const struct btf_type *t;
-	struct btf *btf;
-	unsigned int idx;
-
-	m = _bf_member(cg, type, member, &btf, &t);
-	if (!m)
-		return -1;
-	idx = m - btf_members(t);
-	*bit_off = btf_member_bit_offset(t, idx);
-	*bits = btf_member_bitfield_size(t, idx);
-	return 0;
+	return _bf_member(cg, type, member, bit_off, bits) ? -1 : 0;
 }

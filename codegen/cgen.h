@@ -64,6 +64,9 @@ struct bf_flavour_ops {
 	 * r2 to the stack at r10 + @fp_off. r0 = 0 on success. Clobbers
 	 * r0-r5. */
 	int (*load_bytes)(struct bf_cg *cg, int fp_off);
+	/* Optional, for flavours without has_ll: fill BF_FP_WIN_LL and
+	 * BF_FP_AVAIL_LL from the MAC header the kernel kept. */
+	int (*ll_window)(struct bf_cg *cg);
 	/* Return value implementing an accept / drop verdict. */
 	int (*retval)(enum bf_verdict verdict);
 	/* Emit a load of a meta key into BPF register @dst (values up to 8
@@ -159,6 +162,7 @@ struct bf_cg {
 	size_t errlen;
 
 	int depth; /* inlined jump depth */
+	bool uses_ll; /* some rule loads link-layer payload */
 	int tail[_BF_VERDICT_MAX]; /* counter (slot in r9) + verdict tails */
 };
 

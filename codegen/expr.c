@@ -50,25 +50,55 @@ static uint64_t _bf_bytes_be(const uint8_t *b, unsigned int len)
 	return v;
 }
 
-/* dst = @len (1..8) bytes of the stack at @fp, memory order. */
+static const int _bf_size_code[] = { 0, BPF_B, BPF_H, 0, BPF_W, 0, 0, 0, BPF_DW };
+
+/* Largest access size (8, 4, 2, 1) no larger than @left that keeps the
+ * stack addresses aligned: the verifier requires aligned stack access. */
+static unsigned int _bf_chunk(int a, int b, unsigned int left)
+{
+	for (unsigned int sz = 8; sz > 1; sz /= 2)
+		if (sz <= left && !(a & (int)(sz - 1)) && !(b & (int)(sz - 1)))
+			return sz;
+	return 1;
+}
+
+/* dst = @len (1..8) bytes of the stack at @fp, memory order (as a
+ * little-endian load would see them). Clobbers @tmp. */
 static void _bf_ldx_bytes(struct bf_cg *cg, int dst, int fp, unsigned int len,
 			  int tmp)
 {
-	static const int sz[] = { 0, BPF_B, BPF_H, 0, BPF_W, 0, 0, 0, BPF_DW };
 	unsigned int done = 0;
 
-	if (len == 1 || len == 2 || len == 4 || len == 8) {
-		bf_cg_emit(cg, BF_LDX_MEM(sz[len], dst, BPF_REG_10, fp));
-		return;
-	}
 	while (done < len) {
-		unsigned int c = len - done >= 4 ? 4 : len - done >= 2 ? 2 : 1;
+		unsigned int c = _bf_chunk(fp + (int)done, 0, len - done);
 		int r = done ? tmp : dst;
 
-		bf_cg_emit(cg, BF_LDX_MEM(sz[c], r, BPF_REG_10, fp + (int)done));
+		bf_cg_emit(cg, BF_LDX_MEM(_bf_size_code[c], r, BPF_REG_10, fp + (int)done));
 		if (done) {
 			bf_cg_emit(cg, BF_ALU64_IMM(BPF_LSH, tmp, 8 * done));
 			bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, dst, tmp));
+		}
+		done += c;
+	}
+}
+
+/* Store the @len (1..8) low bytes of @src to the stack at @fp, memory
+ * order. Clobbers @tmp (src is kept). */
+static void _bf_stx_bytes(struct bf_cg *cg, int fp, int src, unsigned int len,
+			  int tmp)
+{
+	unsigned int done = 0;
+
+	while (done < len) {
+		unsigned int c = _bf_chunk(fp + (int)done, 0, len - done);
+
+		if (!done) {
+			bf_cg_emit(cg, BF_STX_MEM(_bf_size_code[c], BPF_REG_10, src, fp));
+		} else {
+			bf_cg_emit(cg, BF_MOV64_REG(tmp, src));
+			bf_cg_emit(cg, BF_ALU64_IMM(BPF_RSH, tmp, 8 * done));
+			bf_cg_emit(cg, BF_STX_MEM(_bf_size_code[c], BPF_REG_10, tmp,
+						  fp + (int)done));
 		}
 		done += c;
 	}
@@ -81,12 +111,13 @@ static void _bf_copy_stack(struct bf_cg *cg, int dst_fp, int src_fp,
 	unsigned int done = 0;
 
 	while (done < len) {
-		unsigned int c = len - done >= 8 ? 8 : len - done >= 4 ? 4 :
-				 len - done >= 2 ? 2 : 1;
-		int sz = c == 8 ? BPF_DW : c == 4 ? BPF_W : c == 2 ? BPF_H : BPF_B;
+		unsigned int c = _bf_chunk(dst_fp + (int)done, src_fp + (int)done,
+					   len - done);
 
-		bf_cg_emit(cg, BF_LDX_MEM(sz, BPF_REG_1, BPF_REG_10, src_fp + (int)done));
-		bf_cg_emit(cg, BF_STX_MEM(sz, BPF_REG_10, BPF_REG_1, dst_fp + (int)done));
+		bf_cg_emit(cg, BF_LDX_MEM(_bf_size_code[c], BPF_REG_1, BPF_REG_10,
+					  src_fp + (int)done));
+		bf_cg_emit(cg, BF_STX_MEM(_bf_size_code[c], BPF_REG_10, BPF_REG_1,
+					  dst_fp + (int)done));
 		done += c;
 	}
 }
@@ -106,7 +137,10 @@ static int _bf_payload_fetch(struct bf_cg *cg, const struct bf_expr *e, int fail
 	unsigned int base = e->payload.base;
 	unsigned int end = e->payload.offset + e->payload.len;
 
-	if (base == BF_PAYLOAD_LL && !cg->flavour->has_ll) {
+	/* Without the frame in the packet data, the link-layer header exists
+	 * only as far as the window the flavour filled. */
+	if (base == BF_PAYLOAD_LL && !cg->flavour->has_ll &&
+	    (!cg->flavour->ll_window || end > BF_WIN_LL_LEN)) {
 		bf_cg_emit_jmp(cg, BF_JA(0), fail);
 		return BF_FP_TMP;
 	}
@@ -308,25 +342,21 @@ static void _bf_emit_bitwise(struct bf_cg *cg, const struct bf_expr *e)
 	uint32_t sh = e->bitwise.shift;
 
 	if (e->bitwise.op == BF_BITWISE_BOOL) {
-		uint8_t out[BF_REG_BYTES];
 		unsigned int done = 0;
 
-		(void)out;
 		while (done < len) {
-			unsigned int n = len - done >= 8 ? 8 : len - done >= 4 ? 4 :
-					 len - done >= 2 ? 2 : 1;
-			int sz = n == 8 ? BPF_DW : n == 4 ? BPF_W : n == 2 ? BPF_H : BPF_B;
+			unsigned int n = len - done > 8 ? 8 : len - done;
 			uint64_t m = bf_cg_bytes_le(e->bitwise.mask.bytes + done, n);
 			uint64_t x = bf_cg_bytes_le(e->bitwise.xor.bytes + done, n);
 
-			bf_cg_emit(cg, BF_LDX_MEM(sz, BPF_REG_1, BPF_REG_10, src + (int)done));
+			_bf_ldx_bytes(cg, BPF_REG_1, src + (int)done, n, BPF_REG_5);
 			bf_cg_emit_ld_imm64(cg, BPF_REG_2, m);
 			bf_cg_emit(cg, BF_ALU64_REG(BPF_AND, BPF_REG_1, BPF_REG_2));
 			if (x) {
 				bf_cg_emit_ld_imm64(cg, BPF_REG_2, x);
 				bf_cg_emit(cg, BF_ALU64_REG(BPF_XOR, BPF_REG_1, BPF_REG_2));
 			}
-			bf_cg_emit(cg, BF_STX_MEM(sz, BPF_REG_10, BPF_REG_1, dst + (int)done));
+			_bf_stx_bytes(cg, dst + (int)done, BPF_REG_1, n, BPF_REG_5);
 			done += n;
 		}
 		return;
@@ -367,10 +397,11 @@ static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e)
 
 	/* ntoh and hton are the same byte swap on a little-endian host. */
 	for (unsigned int off = 0; off + size <= e->byteorder.len; off += size) {
-		bf_cg_emit(cg, BF_LDX_MEM(sz, BPF_REG_1, BPF_REG_10, src + (int)off));
+		_bf_ldx_bytes(cg, BPF_REG_1, src + (int)off, size, BPF_REG_5);
 		bf_cg_emit(cg, BF_BSWAP_BE(BPF_REG_1, size * 8));
-		bf_cg_emit(cg, BF_STX_MEM(sz, BPF_REG_10, BPF_REG_1, dst + (int)off));
+		_bf_stx_bytes(cg, dst + (int)off, BPF_REG_1, size, BPF_REG_5);
 	}
+	(void)sz;
 }
 
 static void _bf_emit_immediate(struct bf_cg *cg, const struct bf_expr *e)

@@ -21,23 +21,43 @@ void bf_meta_ldx_btf(struct bf_cg *cg, int size, int dst, int src,
 int bf_meta_from_dev(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		     int fp_off, int fail)
 {
-	/* r1 holds a struct net_device pointer (maybe NULL). */
-	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), fail);
+	int none = bf_cg_label_new(cg);
+	int out = bf_cg_label_new(cg);
+
+	/* r1 holds a struct net_device pointer, or 0 when the hook has no
+	 * such device: like nft_meta, the index is then 0 and the name
+	 * empty, and a type does not exist (the rule does not match). */
 	switch (key) {
 	case BF_META_IIF:
 	case BF_META_OIF:
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), none);
 		bf_meta_ldx_btf(cg, BPF_W, dst, BPF_REG_1, "net_device", "ifindex", 0);
+		bf_cg_emit_jmp(cg, BF_JA(0), out);
+		bf_cg_label_here(cg, none);
+		bf_cg_emit(cg, BF_MOV64_IMM(dst, 0));
+		bf_cg_label_here(cg, out);
 		break;
 	case BF_META_IIFTYPE:
 	case BF_META_OIFTYPE:
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), fail);
 		bf_meta_ldx_btf(cg, BPF_H, dst, BPF_REG_1, "net_device", "type", 0);
 		break;
 	case BF_META_IIFNAME:
 	case BF_META_OIFNAME:
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_2, 0));
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_3, 0));
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), none);
 		bf_meta_ldx_btf(cg, BPF_DW, BPF_REG_2, BPF_REG_1, "net_device", "name", 0);
 		bf_meta_ldx_btf(cg, BPF_DW, BPF_REG_3, BPF_REG_1, "net_device", "name", 8);
-		bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_2, fp_off));
-		bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_3, fp_off + 8));
+		bf_cg_label_here(cg, none);
+		/* Registers are 4-byte aligned on the stack: store words. */
+		for (int i = 0; i < 2; i++) {
+			int r = i ? BPF_REG_3 : BPF_REG_2;
+
+			bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, r, fp_off + 8 * i));
+			bf_cg_emit(cg, BF_ALU64_IMM(BPF_RSH, r, 32));
+			bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, r, fp_off + 8 * i + 4));
+		}
 		break;
 	default:
 		return bf_cg_fail(cg, -EINVAL, "internal: meta key %d is not a device key", key);

@@ -223,6 +223,8 @@ int bf_cg_parse_headers(struct bf_cg *cg)
 		/* The hook sees the packet from the network header. */
 		bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_AVAIL_LL, 0));
 		bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_OFF_NH, 0));
+		if (cg->uses_ll && cg->flavour->ll_window && !cg->err)
+			cg->flavour->ll_window(cg);
 	}
 
 	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10, BF_FP_OFF_NH));

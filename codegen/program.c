@@ -122,8 +122,9 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 				bf_cg_emit(cg, BF_EXIT());
 				break;
 			case BF_VERDICT_CONTINUE:
-				bf_cg_emit_jmp(cg, BF_JA(0), fail);
-				break;
+				/* NFT_CONTINUE: evaluation goes on with the
+				 * next expression, as if nothing happened. */
+				continue;
 			case BF_VERDICT_RETURN:
 				bf_cg_emit_jmp(cg, BF_JA(0), ret);
 				break;
@@ -491,6 +492,13 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 	snprintf(p->slots[0].chain, sizeof(p->slots[0].chain), "%s", chain->name);
 	p->slots[0].rule = SIZE_MAX;
 	p->n_slots = 1;
+
+	for (size_t c = 0; c < table->n_chains && !cg.uses_ll; c++)
+		for (size_t i = 0; i < table->chains[c]->n_rules && !cg.uses_ll; i++)
+			for (size_t k = 0; k < table->chains[c]->rules[i]->n_exprs; k++)
+				if (table->chains[c]->rules[i]->exprs[k].type == BF_EXPR_PAYLOAD &&
+				    table->chains[c]->rules[i]->exprs[k].payload.base == BF_PAYLOAD_LL)
+					cg.uses_ll = true;
 
 	cg.prog = p;
 	cg.table = table;

@@ -54,7 +54,7 @@ int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 	case BF_META_IIF:
 	case BF_META_OIF:
 		if ((key == BF_META_IIF) != ingress) {
-			bf_cg_emit_jmp(cg, BF_JA(0), fail);
+			bf_cg_emit(cg, BF_MOV64_IMM(dst, 0)); /* no such device */
 			break;
 		}
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_W, dst, BF_R_CTX,
@@ -65,12 +65,12 @@ int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 	case BF_META_IIFTYPE:
 	case BF_META_OIFTYPE:
 		if ((key == BF_META_IIFNAME || key == BF_META_IIFTYPE) != ingress) {
-			bf_cg_emit_jmp(cg, BF_JA(0), fail);
-			break;
+			bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_1, 0));
+		} else {
+			bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_1, BF_R_CTX));
+			bf_cg_emit_kfunc(cg, "bpf_cast_to_kern_ctx");
+			bf_meta_ldx_btf(cg, BPF_DW, BPF_REG_1, BPF_REG_0, "sk_buff", "dev", 0);
 		}
-		bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_1, BF_R_CTX));
-		bf_cg_emit_kfunc(cg, "bpf_cast_to_kern_ctx");
-		bf_meta_ldx_btf(cg, BPF_DW, BPF_REG_1, BPF_REG_0, "sk_buff", "dev", 0);
 		bf_meta_from_dev(cg, key, dst, fp_off, fail);
 		break;
 	case BF_META_SKUID:

@@ -83,8 +83,15 @@ static int _bf_xdp_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		bf_cg_label_here(cg, out);
 		break;
 	}
+	case BF_META_OIF:
+	case BF_META_OIFNAME:
+	case BF_META_OIFTYPE:
+		/* No output device before the stack. */
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_1, 0));
+		bf_meta_from_dev(cg, key, dst, fp_off, fail);
+		break;
 	default:
-		/* oif*, skuid/skgid: no such thing before the stack. */
+		/* skuid/skgid: no socket before the stack. */
 		bf_cg_emit_jmp(cg, BF_JA(0), fail);
 		break;
 	}
