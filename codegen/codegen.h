@@ -133,7 +133,7 @@ int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
  * so no packet passes unfiltered. Counters are carried over
  * (bf_program_inherit_counters()) before the switch when @old_prog is given.
  */
-int bf_link_replace(struct bf_link *link, const struct bf_program *new_prog,
+int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 		    const struct bf_program *old_prog);
 
 /** Detach and free. */

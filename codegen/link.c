@@ -18,6 +18,14 @@
  *   priority above NF_IP_PRI_CONNTRACK_DEFRAG (-400): -400 gives -ERANGE,
  *   -399 is accepted. Any other flag: -EOPNOTSUPP.
  * - pf other than NFPROTO_IPV4/IPV6: -EAFNOSUPPORT; hooknum > 4: -EPROTO.
+ * - Closing the last fd of a netfilter link unregisters the hook at once.
+ *
+ * XDP, TCX and cgroup links: bpf_link_update() swaps the program in place;
+ * with BPF_F_REPLACE the kernel answers -EPERM when old_prog_fd is not the
+ * program currently attached, so a stale @old_prog cannot clobber a newer
+ * one. XDP on veth in skb mode: XDP_FLAGS_SKB_MODE in the link create flags.
+ * cgroup_skb links want a cgroup v2 directory fd; another directory gets
+ * -EBADF from the kernel, reported here as a missing cgroup (-ENOENT).
  *
  * Hence, for netfilter:
  * - A chain whose priority is above -400 asks for BPF_F_NETFILTER_IP_DEFRAG,
@@ -378,7 +386,7 @@ static int _bf_link_replace_nf(struct bf_link *link, int prog_fd,
 	return fd;
 }
 
-int bf_link_replace(struct bf_link *link, const struct bf_program *new_prog,
+int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 		    const struct bf_program *old_prog)
 {
 	int prog_fd, r;
@@ -404,7 +412,7 @@ int bf_link_replace(struct bf_link *link, const struct bf_program *new_prog,
 	}
 
 	if (old_prog) {
-		r = bf_program_inherit_counters((struct bf_program *)new_prog,
+		r = bf_program_inherit_counters(new_prog,
 						old_prog);
 		if (r) {
 			bf_dbg("link: carrying counters over to chain '%s': %s",

@@ -390,6 +390,21 @@ int bf_program_test_run(const struct bf_program *prog, const void *pkt,
 
 		state[0] = (uint8_t)hooknum[prog->hook];
 		state[1] = (uint8_t)prog->nfproto;
+		/* The kernel runs LOCAL_OUT on data from the IP header (an
+		 * output packet has no link layer yet); the other hooks on a
+		 * frame whose Ethernet header it pulls. */
+		if (prog->hook == BF_HOOK_NF_LOCAL_OUT) {
+			const uint8_t *b = pkt;
+			size_t l2 = 14;
+
+			if (len >= 14 && ((b[12] == 0x81 && b[13] == 0x00) ||
+					  (b[12] == 0x88 && b[13] == 0xa8)))
+				l2 = 18;
+			if (len < l2)
+				return -EINVAL;
+			opts.data_in = b + l2;
+			opts.data_size_in = (uint32_t)(len - l2);
+		}
 		opts.ctx_in = state;
 		opts.ctx_size_in = sizeof(state);
 		r = bpf_prog_test_run_opts(prog->prog_fd, &opts);

@@ -389,12 +389,12 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
 	bf_cg_emit(cg, BF_EXIT());
 
+	/* Only what the prologue wrote: the register file and scratch slots
+	 * are written by rules, and must stay dead where they are, or states
+	 * that differ only there could not be pruned. */
 	bf_cg_label_here(cg, seed);
-	for (int off = BF_FP_BOTTOM; off < 0; off += 8) {
-		if (off == BF_FP_DYNPTR || off == BF_FP_DYNPTR + 8)
-			continue; /* dynptr slots cannot be read directly */
+	for (int off = BF_FP_L3PROTO; off < BF_FP_REGS; off += 8)
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, off));
-	}
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
 	bf_cg_emit(cg, BF_EXIT());
 
