@@ -49,6 +49,12 @@
 
 /* Registers with a fixed role in generated code. */
 #define BF_R_CTX BPF_REG_6
+/* Pending failures of the current rule: non-zero once a test failed.
+ * Availability and validity checks and equality tests fold into it
+ * without branches and the rule tests it once, before any side effect:
+ * the verifier then learns nothing about the parsed slots from rules, so
+ * its states keep merging from one rule to the next. */
+#define BF_R_ACC BPF_REG_7
 
 struct bf_cg;
 
@@ -163,6 +169,7 @@ struct bf_cg {
 
 	int depth; /* inlined jump depth */
 	bool uses_ll; /* some rule loads link-layer payload */
+	bool acc_active; /* BF_R_ACC holds pending failures */
 	int tail[_BF_VERDICT_MAX]; /* counter (slot in r9) + verdict tails */
 };
 
@@ -196,6 +203,11 @@ int bf_cg_btf_offset(struct bf_cg *cg, const char *type, const char *member);
 /* Bit offset of a bitfield member and its size in bits. */
 int bf_cg_btf_bitfield(struct bf_cg *cg, const char *type, const char *member,
 		       unsigned int *bit_off, unsigned int *bits);
+
+/* Pending-failure accumulator (codegen/expr.c). */
+void bf_cg_acc_or(struct bf_cg *cg, int reg); /* acc |= reg */
+void bf_cg_acc_if_zero(struct bf_cg *cg, int reg); /* acc |= (reg == 0); clobbers reg, r5 */
+void bf_cg_acc_flush(struct bf_cg *cg, int fail); /* if (acc) goto fail */
 
 /* Prologue: packet parsing shared by every flavour (codegen/parse.c). */
 int bf_cg_parse_headers(struct bf_cg *cg);

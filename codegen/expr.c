@@ -146,8 +146,13 @@ static int _bf_payload_fetch(struct bf_cg *cg, const struct bf_expr *e, int fail
 	}
 
 	if (end <= (unsigned int)_bf_win_len[base]) {
-		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, _bf_avail_fp[base]));
-		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JLT, BPF_REG_1, end, 0), fail);
+		/* Not enough bytes: (avail - end) is negative and its bit 63
+		 * marks the rule failed; the stale window bytes read then do
+		 * not matter. */
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10, _bf_avail_fp[base]));
+		bf_cg_emit(cg, BF_ALU64_IMM(BPF_SUB, BPF_REG_2, end));
+		bf_cg_emit(cg, BF_ALU64_IMM(BPF_RSH, BPF_REG_2, 63));
+		bf_cg_acc_or(cg, BPF_REG_2);
 		return _bf_win_fp[base] + e->payload.offset;
 	}
 
@@ -188,58 +193,82 @@ int bf_cg_load_to_reg(struct bf_cg *cg, const struct bf_expr *e, int dst,
 	return bf_cg_err(cg);
 }
 
-/* acc |= (@reg ^ data): zero while every equality test so far held. */
-void bf_cg_acc_eq(struct bf_cg *cg, int reg, const struct bf_data *d, int acc,
-		  bool *active)
+void bf_cg_acc_or(struct bf_cg *cg, int reg)
 {
-	uint64_t c = bf_cg_bytes_le(d->bytes, d->len);
+	if (cg->acc_active)
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, BF_R_ACC, reg));
+	else
+		bf_cg_emit(cg, BF_MOV64_REG(BF_R_ACC, reg));
+	cg->acc_active = true;
+}
 
-	if (d->len <= 4) {
-		if (c)
-			bf_cg_emit(cg, BF_ALU32_IMM(BPF_XOR, reg, (int32_t)(uint32_t)c));
+void bf_cg_acc_if_zero(struct bf_cg *cg, int reg)
+{
+	/* (reg | -reg) >> 63 is 1 when reg != 0; flip it. */
+	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_5, reg));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_NEG, BPF_REG_5, 0));
+	bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, reg, BPF_REG_5));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_RSH, reg, 63));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_XOR, reg, 1));
+	bf_cg_acc_or(cg, reg);
+}
+
+void bf_cg_acc_flush(struct bf_cg *cg, int fail)
+{
+	if (!cg->acc_active)
+		return;
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BF_R_ACC, 0, 0), fail);
+	cg->acc_active = false;
+}
+
+/* reg ^= constant bytes (len <= 8). */
+static void _bf_xor_const(struct bf_cg *cg, int reg, const uint8_t *b,
+			  unsigned int len)
+{
+	uint64_t c = bf_cg_bytes_le(b, len);
+
+	if (!c)
+		return;
+	if (len <= 4) {
+		bf_cg_emit(cg, BF_ALU32_IMM(BPF_XOR, reg, (int32_t)(uint32_t)c));
 	} else {
 		bf_cg_emit_ld_imm64(cg, BPF_REG_3, c);
 		bf_cg_emit(cg, BF_ALU64_REG(BPF_XOR, reg, BPF_REG_3));
 	}
-	if (*active)
-		bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, acc, reg));
-	else
-		bf_cg_emit(cg, BF_MOV64_REG(acc, reg));
-	*active = true;
 }
 
-int bf_cg_load_to_reg_acc(struct bf_cg *cg, const struct bf_expr *e, int dst,
-			  int fail, int acc, bool *active)
+/* Fold an equality (EQ) or inequality (NEQ) test of @len bytes at stack
+ * @fp against @d into the accumulator. */
+static void _bf_acc_test_stack(struct bf_cg *cg, int fp, enum bf_cmp_op op,
+			       const struct bf_data *d)
 {
-	unsigned int base, end;
+	unsigned int done = 0;
 
-	if (e->type == BF_EXPR_META && e->meta.key == BF_META_L4PROTO) {
-		/* BF_UNSET never equals a protocol number: no branch. */
-		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_L4PROTO));
-		return bf_cg_err(cg);
+	while (done < d->len) {
+		unsigned int n = d->len - done > 8 ? 8 : d->len - done;
+		int r = done ? BPF_REG_1 : BPF_REG_4;
+
+		_bf_ldx_bytes(cg, r, fp + (int)done, n, BPF_REG_2);
+		_bf_xor_const(cg, r, d->bytes + done, n);
+		if (done)
+			bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, BPF_REG_4, BPF_REG_1));
+		done += n;
 	}
-	if (e->type != BF_EXPR_PAYLOAD)
-		return bf_cg_load_to_reg(cg, e, dst, fail);
-
-	base = e->payload.base;
-	end = e->payload.offset + e->payload.len;
-	if ((base == BF_PAYLOAD_LL && !cg->flavour->has_ll) ||
-	    end > (unsigned int)_bf_win_len[base])
-		return bf_cg_load_to_reg(cg, e, dst, fail);
-
-	/* Not enough bytes: (avail - end) is negative, bit 63 makes acc
-	 * non-zero; the window bytes read then do not matter. */
-	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10, _bf_avail_fp[base]));
-	bf_cg_emit(cg, BF_ALU64_IMM(BPF_SUB, BPF_REG_2, end));
-	bf_cg_emit(cg, BF_ALU64_IMM(BPF_RSH, BPF_REG_2, 63));
-	if (*active)
-		bf_cg_emit(cg, BF_ALU64_REG(BPF_OR, acc, BPF_REG_2));
+	if (op == BF_CMP_EQ)
+		bf_cg_acc_or(cg, BPF_REG_4);
 	else
-		bf_cg_emit(cg, BF_MOV64_REG(acc, BPF_REG_2));
-	*active = true;
-	_bf_ldx_bytes(cg, dst, _bf_win_fp[base] + e->payload.offset,
-		      e->payload.len, BPF_REG_2);
-	return bf_cg_err(cg);
+		bf_cg_acc_if_zero(cg, BPF_REG_4);
+}
+
+/* Is the payload load of @e served from its window? */
+static bool _bf_in_window(const struct bf_cg *cg, const struct bf_expr *e)
+{
+	unsigned int base = e->payload.base;
+	unsigned int end = e->payload.offset + e->payload.len;
+
+	if (base == BF_PAYLOAD_LL && !cg->flavour->has_ll && !cg->flavour->ll_window)
+		return false;
+	return end <= (unsigned int)_bf_win_len[base];
 }
 
 /* Jump to @fail unless (@reg op data), op EQ or NEQ, len <= 8. */
@@ -304,9 +333,8 @@ static void _bf_emit_cmp(struct bf_cg *cg, const struct bf_expr *e, int fail)
 	int fp = _bf_reg_fp(e->cmp.sreg);
 	int match;
 
-	if ((e->cmp.op == BF_CMP_EQ || e->cmp.op == BF_CMP_NEQ) && d->len <= 8) {
-		_bf_ldx_bytes(cg, BPF_REG_1, fp, d->len, BPF_REG_2);
-		bf_cg_test_reg(cg, BPF_REG_1, e->cmp.op, d, fail);
+	if (e->cmp.op == BF_CMP_EQ || e->cmp.op == BF_CMP_NEQ) {
+		_bf_acc_test_stack(cg, fp, e->cmp.op, d);
 		return;
 	}
 	match = bf_cg_label_new(cg);
@@ -515,25 +543,118 @@ bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *le
 	}
 }
 
-bool bf_cg_can_fuse(const struct bf_expr *load, const struct bf_expr *cmp)
+static unsigned int _bf_load_len(const struct bf_expr *e)
 {
-	unsigned int len;
+	return e->type == BF_EXPR_PAYLOAD ? e->payload.len :
+	       e->type == BF_EXPR_META ? bf_meta_key_len(e->meta.key) : 0;
+}
 
-	if (cmp->type != BF_EXPR_CMP ||
-	    (cmp->cmp.op != BF_CMP_EQ && cmp->cmp.op != BF_CMP_NEQ))
+static unsigned int _bf_load_dreg(const struct bf_expr *e)
+{
+	return e->type == BF_EXPR_PAYLOAD ? e->payload.dreg : e->meta.dreg;
+}
+
+/* Can the test @t be evaluated on the value loaded by @load in BPF
+ * registers, without the register file? */
+bool bf_cg_can_fuse(const struct bf_cg *cg, const struct bf_expr *load,
+		    const struct bf_expr *t)
+{
+	unsigned int len = _bf_load_len(load);
+
+	if (load->type != BF_EXPR_PAYLOAD && load->type != BF_EXPR_META)
 		return false;
-	if (load->type == BF_EXPR_PAYLOAD) {
-		if (load->payload.dreg != cmp->cmp.sreg)
+	if (t->type == BF_EXPR_CMP) {
+		if (t->cmp.sreg != _bf_load_dreg(load) || t->cmp.data.len != len)
 			return false;
-		len = load->payload.len;
-	} else if (load->type == BF_EXPR_META) {
-		if (load->meta.dreg != cmp->cmp.sreg)
-			return false;
-		len = bf_meta_key_len(load->meta.key);
-	} else {
-		return false;
+		if (t->cmp.op == BF_CMP_EQ || t->cmp.op == BF_CMP_NEQ)
+			return len <= 8 || (load->type == BF_EXPR_PAYLOAD &&
+					    _bf_in_window(cg, load));
+		return len == 1 || len == 2 || len == 4 || len == 8;
 	}
-	return len <= 8 && len == cmp->cmp.data.len;
+	if (t->type == BF_EXPR_RANGE)
+		return t->range.sreg == _bf_load_dreg(load) &&
+		       t->range.from.len == len &&
+		       (len == 1 || len == 2 || len == 4 || len == 8);
+	return false;
+}
+
+/* Big-endian value of @reg (loaded in memory order, len 1/2/4/8). */
+static void _bf_to_be(struct bf_cg *cg, int reg, unsigned int len)
+{
+	if (len > 1)
+		bf_cg_emit(cg, BF_BSWAP_BE(reg, len * 8));
+}
+
+/* Jump to @fail unless (@reg op c), @reg a big-endian number of @len
+ * bytes; op is an ordering. */
+static void _bf_order_reg(struct bf_cg *cg, int reg, unsigned int len,
+			  enum bf_cmp_op op, uint64_t c, int fail)
+{
+	int jop = op == BF_CMP_LT ? BPF_JGE : op == BF_CMP_LTE ? BPF_JGT :
+		  op == BF_CMP_GT ? BPF_JLE : BPF_JLT;
+
+	if (len <= 4) {
+		bf_cg_emit_jmp(cg, BF_JMP32_IMM(jop, reg, (int32_t)(uint32_t)c, 0), fail);
+	} else {
+		bf_cg_emit_ld_imm64(cg, BPF_REG_3, c);
+		bf_cg_emit_jmp(cg, BF_JMP_REG(jop, reg, BPF_REG_3, 0), fail);
+	}
+}
+
+int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *load,
+		     const struct bf_expr *t, int fail)
+{
+	unsigned int len = _bf_load_len(load);
+
+	if (t->type == BF_EXPR_CMP &&
+	    (t->cmp.op == BF_CMP_EQ || t->cmp.op == BF_CMP_NEQ)) {
+		if (load->type == BF_EXPR_META && load->meta.key == BF_META_L4PROTO &&
+		    t->cmp.op == BF_CMP_EQ) {
+			/* BF_UNSET never equals a protocol number. */
+			bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_L4PROTO));
+			_bf_xor_const(cg, BPF_REG_1, t->cmp.data.bytes, 1);
+			bf_cg_acc_or(cg, BPF_REG_1);
+			return bf_cg_err(cg);
+		}
+		if (load->type == BF_EXPR_PAYLOAD && _bf_in_window(cg, load)) {
+			int fp = _bf_payload_fetch(cg, load, fail);
+
+			_bf_acc_test_stack(cg, fp, t->cmp.op, &t->cmp.data);
+			return bf_cg_err(cg);
+		}
+		bf_cg_load_to_reg(cg, load, BPF_REG_4, fail);
+		_bf_xor_const(cg, BPF_REG_4, t->cmp.data.bytes, len);
+		if (t->cmp.op == BF_CMP_EQ)
+			bf_cg_acc_or(cg, BPF_REG_4);
+		else
+			bf_cg_acc_if_zero(cg, BPF_REG_4);
+		return bf_cg_err(cg);
+	}
+
+	/* Orderings and ranges: big-endian numbers, compared with branches
+	 * on a freshly loaded value (nothing the verifier keeps). */
+	bf_cg_load_to_reg(cg, load, BPF_REG_4, fail);
+	_bf_to_be(cg, BPF_REG_4, len);
+	if (t->type == BF_EXPR_CMP) {
+		_bf_order_reg(cg, BPF_REG_4, len, t->cmp.op,
+			      _bf_bytes_be(t->cmp.data.bytes, len), fail);
+	} else if (t->range.op == BF_RANGE_EQ) {
+		_bf_order_reg(cg, BPF_REG_4, len, BF_CMP_GTE,
+			      _bf_bytes_be(t->range.from.bytes, len), fail);
+		_bf_order_reg(cg, BPF_REG_4, len, BF_CMP_LTE,
+			      _bf_bytes_be(t->range.to.bytes, len), fail);
+	} else {
+		int match = bf_cg_label_new(cg);
+
+		/* Outside [from, to]: below from matches at once; otherwise
+		 * the value must be above to. */
+		_bf_order_reg(cg, BPF_REG_4, len, BF_CMP_GTE,
+			      _bf_bytes_be(t->range.from.bytes, len), match);
+		_bf_order_reg(cg, BPF_REG_4, len, BF_CMP_GT,
+			      _bf_bytes_be(t->range.to.bytes, len), fail);
+		bf_cg_label_here(cg, match);
+	}
+	return bf_cg_err(cg);
 }
 
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail)

@@ -16,16 +16,11 @@ bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 		    unsigned int reg, unsigned int len);
 bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
 bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
-bool bf_cg_can_fuse(const struct bf_expr *load, const struct bf_expr *cmp);
+bool bf_cg_can_fuse(const struct bf_cg *cg, const struct bf_expr *load,
+		    const struct bf_expr *t);
+/* Emit @load and the test @t on its value (bf_cg_can_fuse() held). */
+int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *load,
+		     const struct bf_expr *t, int fail);
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail);
 void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot);
 
-/*
- * Branch-free equality tests: a rule's equality tests fold into an
- * accumulator register (non-zero once one failed) tested by one branch,
- * so the verifier learns no value ranges that would split its states.
- */
-void bf_cg_acc_eq(struct bf_cg *cg, int reg, const struct bf_data *d, int acc,
-		  bool *active);
-int bf_cg_load_to_reg_acc(struct bf_cg *cg, const struct bf_expr *e, int dst,
-			  int fail, int acc, bool *active);

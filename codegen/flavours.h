@@ -18,3 +18,4 @@ int bf_flavour_skb_load_bytes(struct bf_cg *cg, int fp_off);
 /* Meta keys from struct __sk_buff (TC and cgroup_skb). */
 int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 			int fp_off, int fail, bool ingress);
+int bf_meta_protocol_parsed(struct bf_cg *cg, int dst);

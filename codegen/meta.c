@@ -116,8 +116,12 @@ int bf_meta_common(struct bf_cg *cg, enum bf_meta_key key, int dst, int fail,
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_PKT_LEN));
 		break;
 	case BF_META_L4PROTO:
+		/* No transport protocol: the rule fails (through the
+		 * accumulator, see BF_R_ACC). */
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_L4PROTO));
-		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, dst, BF_UNSET, 0), fail);
+		bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, dst));
+		bf_cg_emit(cg, BF_ALU64_IMM(BPF_XOR, BPF_REG_2, BF_UNSET));
+		bf_cg_acc_if_zero(cg, BPF_REG_2);
 		break;
 	case BF_META_NFPROTO:
 		if (cg->nfproto) {
@@ -143,5 +147,17 @@ int bf_meta_common(struct bf_cg *cg, enum bf_meta_key key, int dst, int fail,
 		*done = false;
 		break;
 	}
+	return bf_cg_err(cg);
+}
+
+/* meta protocol from the parsed ethertype (the inner one of a VLAN frame,
+ * as the stack sees it once the tag is taken off), network order. */
+int bf_meta_protocol_parsed(struct bf_cg *cg, int dst)
+{
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_L3PROTO));
+	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, dst));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_XOR, BPF_REG_2, BF_UNSET));
+	bf_cg_acc_if_zero(cg, BPF_REG_2);
+	bf_cg_emit(cg, BF_BSWAP_BE(dst, 16));
 	return bf_cg_err(cg);
 }

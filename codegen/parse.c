@@ -123,8 +123,9 @@ static void _bf_read_ext(struct bf_cg *cg, int len, int fail)
 }
 
 /* IPv6: validate as nft_set_pktinfo_ipv6_validate, walk the extension
- * headers as ipv6_find_hdr() does. r7 = offset from the network header,
- * r9 = next header. */
+ * headers as ipv6_find_hdr() does with IP6_FH_F_AUTH, as nf_tables calls
+ * it: an AH header is where the walk stops (the "transport" header).
+ * r7 = offset from the network header, r9 = next header. */
 static void _bf_parse_ipv6(struct bf_cg *cg, int no_th, int th)
 {
 	int unset = no_th;
@@ -147,7 +148,6 @@ static void _bf_parse_ipv6(struct bf_cg *cg, int no_th, int th)
 
 	for (int i = 0; i < BF_IPV6_EXT_MAX; i++) {
 		int opt = bf_cg_label_new(cg);
-		int ah = bf_cg_label_new(cg);
 		int frag = bf_cg_label_new(cg);
 		int next = bf_cg_label_new(cg);
 		int found = bf_cg_label_new(cg);
@@ -155,7 +155,6 @@ static void _bf_parse_ipv6(struct bf_cg *cg, int no_th, int th)
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_9, 0, 0), opt);
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_9, 43, 0), opt);
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_9, 60, 0), opt);
-		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_9, 51, 0), ah);
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_9, 44, 0), frag);
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_9, 59, 0), unset);
 		bf_cg_emit_jmp(cg, BF_JA(0), found);
@@ -167,16 +166,6 @@ static void _bf_parse_ipv6(struct bf_cg *cg, int no_th, int th)
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_B, BPF_REG_1, BPF_REG_10, BF_FP_TMP + 1));
 		bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1));
 		bf_cg_emit(cg, BF_ALU64_IMM(BPF_LSH, BPF_REG_1, 3));
-		bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BPF_REG_7, BPF_REG_1));
-		bf_cg_emit_jmp(cg, BF_JA(0), next);
-
-		/* AH: (len + 2) * 4. */
-		bf_cg_label_here(cg, ah);
-		_bf_read_ext(cg, 2, unset);
-		bf_cg_emit(cg, BF_LDX_MEM(BPF_B, BPF_REG_9, BPF_REG_10, BF_FP_TMP));
-		bf_cg_emit(cg, BF_LDX_MEM(BPF_B, BPF_REG_1, BPF_REG_10, BF_FP_TMP + 1));
-		bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_1, 2));
-		bf_cg_emit(cg, BF_ALU64_IMM(BPF_LSH, BPF_REG_1, 2));
 		bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BPF_REG_7, BPF_REG_1));
 		bf_cg_emit_jmp(cg, BF_JA(0), next);
 

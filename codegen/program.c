@@ -28,7 +28,6 @@
 #include "codegen/cgen.h"
 #include "codegen/expr.h"
 
-#define BF_R_ACC BPF_REG_7 /* accumulated equality tests of a rule */
 #define BF_R_KEY BPF_REG_8 /* group value cache */
 #define BF_R_SLOT BPF_REG_9 /* counter slot for the shared tails */
 #define BF_GROUP_MIN 2
@@ -90,6 +89,35 @@ static bool _bf_expr_equal(const struct bf_expr *a, const struct bf_expr *b)
 static int _bf_emit_chain(struct bf_cg *cg, const struct bf_chain *chain,
 			  int ret);
 
+static unsigned int _bf_test_sreg(const struct bf_expr *t)
+{
+	return t->type == BF_EXPR_CMP ? t->cmp.sreg : t->range.sreg;
+}
+
+static unsigned int _bf_test_len(const struct bf_expr *t)
+{
+	return t->type == BF_EXPR_CMP ? t->cmp.data.len : t->range.from.len;
+}
+
+/* A load of <= 8 bytes followed by an (in)equality test of its value. */
+static bool _bf_keyable(const struct bf_expr *load, const struct bf_expr *t)
+{
+	unsigned int len;
+
+	if (t->type != BF_EXPR_CMP ||
+	    (t->cmp.op != BF_CMP_EQ && t->cmp.op != BF_CMP_NEQ))
+		return false;
+	if (load->type == BF_EXPR_PAYLOAD)
+		len = load->payload.len;
+	else if (load->type == BF_EXPR_META)
+		len = bf_meta_key_len(load->meta.key);
+	else
+		return false;
+	return len <= 8 && len == t->cmp.data.len &&
+	       t->cmp.sreg == (load->type == BF_EXPR_PAYLOAD ? load->payload.dreg :
+							      load->meta.dreg);
+}
+
 /* Emit exprs[from..n) of a rule. @live_more: extra expression lists (the
  * other rules of a group) that may read registers after this one. */
 static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
@@ -99,18 +127,14 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 	const struct bf_expr *ex = rule->exprs;
 	size_t n = rule->n_exprs;
 
-	bool acc = false;
-
 	for (size_t k = from; k < n && !cg->err; k++) {
 		const struct bf_expr *e = &ex[k];
 		const struct bf_chain *target;
 		int slot;
 
 		/* Side effects happen only once every test held. */
-		if (acc && (e->type == BF_EXPR_VERDICT || e->type == BF_EXPR_COUNTER)) {
-			bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BF_R_ACC, 0, 0), fail);
-			acc = false;
-		}
+		if (e->type == BF_EXPR_VERDICT || e->type == BF_EXPR_COUNTER)
+			bf_cg_acc_flush(cg, fail);
 
 		switch (e->type) {
 		case BF_EXPR_VERDICT:
@@ -165,19 +189,10 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 			bf_cg_emit_counter_update(cg, -1, (uint32_t)slot);
 			break;
 		default:
-			if (k + 1 < n && bf_cg_can_fuse(e, &ex[k + 1]) &&
-			    !bf_cg_reg_live(ex, n, k + 2, ex[k + 1].cmp.sreg,
-					    ex[k + 1].cmp.data.len)) {
-				if (ex[k + 1].cmp.op == BF_CMP_EQ) {
-					bf_cg_load_to_reg_acc(cg, e, BPF_REG_1, fail,
-							      BF_R_ACC, &acc);
-					bf_cg_acc_eq(cg, BPF_REG_1, &ex[k + 1].cmp.data,
-						     BF_R_ACC, &acc);
-				} else {
-					bf_cg_load_to_reg(cg, e, BPF_REG_1, fail);
-					bf_cg_test_reg(cg, BPF_REG_1, ex[k + 1].cmp.op,
-						       &ex[k + 1].cmp.data, fail);
-				}
+			if (k + 1 < n && bf_cg_can_fuse(cg, e, &ex[k + 1]) &&
+			    !bf_cg_reg_live(ex, n, k + 2, _bf_test_sreg(&ex[k + 1]),
+					    _bf_test_len(&ex[k + 1]))) {
+				bf_cg_emit_fused(cg, e, &ex[k + 1], fail);
 				k++;
 				break;
 			}
@@ -185,8 +200,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 			break;
 		}
 	}
-	if (acc)
-		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BF_R_ACC, 0, 0), fail);
+	bf_cg_acc_flush(cg, fail);
 	/* Matched without a verdict: on to the next rule. */
 	bf_cg_emit_jmp(cg, BF_JA(0), fail);
 	return bf_cg_err(cg);
@@ -263,7 +277,7 @@ static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
 	for (size_t j = i; j < end; j++) {
 		const struct bf_rule *r = chain->rules[j];
 
-		if (r->n_exprs <= p || !bf_cg_can_fuse(load, &r->exprs[p]))
+		if (r->n_exprs <= p || !_bf_keyable(load, &r->exprs[p]))
 			return false;
 		if (bf_cg_reg_live(r->exprs, r->n_exprs, p + 1, r->exprs[p].cmp.sreg,
 				   r->exprs[p].cmp.data.len))
@@ -286,17 +300,15 @@ static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 	 * group read what the prefix wrote. */
 	for (size_t k = 0; k < pre && !cg->err; k++) {
 		const struct bf_expr *e = &first->exprs[k];
-		bool fuse = k + 1 < pre && bf_cg_can_fuse(e, &first->exprs[k + 1]);
+		bool fuse = k + 1 < pre && bf_cg_can_fuse(cg, e, &first->exprs[k + 1]);
 
 		for (size_t j = i; fuse && j < end; j++)
 			if (bf_cg_reg_live(chain->rules[j]->exprs, chain->rules[j]->n_exprs,
-					   k + 2, first->exprs[k + 1].cmp.sreg,
-					   first->exprs[k + 1].cmp.data.len))
+					   k + 2, _bf_test_sreg(&first->exprs[k + 1]),
+					   _bf_test_len(&first->exprs[k + 1])))
 				fuse = false;
 		if (fuse) {
-			bf_cg_load_to_reg(cg, e, BPF_REG_1, gskip);
-			bf_cg_test_reg(cg, BPF_REG_1, first->exprs[k + 1].cmp.op,
-				       &first->exprs[k + 1].cmp.data, gskip);
+			bf_cg_emit_fused(cg, e, &first->exprs[k + 1], gskip);
 			k++;
 			continue;
 		}
@@ -304,6 +316,7 @@ static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 	}
 	if (keyed)
 		bf_cg_load_to_reg(cg, &first->exprs[p - 1], BF_R_KEY, gskip);
+	bf_cg_acc_flush(cg, gskip);
 	/* Conditional jumps reach 16 bits only: leave a large group through
 	 * an unconditional jump next to the prefix. */
 	bf_cg_emit_jmp(cg, BF_JA(0), body);
@@ -378,6 +391,25 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	bf_cg_emit_jmp(cg, BF_JMP32_IMM(BPF_JNE, BPF_REG_1, -1, 0), rules);
 	bf_cg_emit_jmp(cg, BF_JA(0), ret);
 	bf_cg_label_here(cg, rules);
+
+	/* An ip or ip6 table outside netfilter (cgroup hooks see both
+	 * families): packets of the other family pass untouched, as the
+	 * kernel registers such a chain for its family only. */
+	if (!bf_hook_is_nf(chain->hook) &&
+	    (cg->table->family == BF_FAMILY_IP || cg->table->family == BF_FAMILY_IP6)) {
+		int pass = bf_cg_label_new(cg);
+		int go = bf_cg_label_new(cg);
+
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_L3PROTO));
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BPF_REG_1,
+					      cg->table->family == BF_FAMILY_IP ? 0x0800 : 0x86dd,
+					      0), pass);
+		bf_cg_emit_jmp(cg, BF_JA(0), go);
+		bf_cg_label_here(cg, pass);
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_ACCEPT)));
+		bf_cg_emit(cg, BF_EXIT());
+		bf_cg_label_here(cg, go);
+	}
 
 	_bf_emit_chain(cg, chain, ret);
 

@@ -44,6 +44,12 @@ int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 					  offsetof(struct __sk_buff, mark)));
 		break;
 	case BF_META_PROTOCOL:
+		if (cg->flavour->has_ll) {
+			/* TC: the parsed ethertype, inner one of a VLAN
+			 * frame, as after skb_vlan_untag() at ingress. */
+			bf_meta_protocol_parsed(cg, dst);
+			break;
+		}
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_W, dst, BF_R_CTX,
 					  offsetof(struct __sk_buff, protocol)));
 		break;

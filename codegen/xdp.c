@@ -54,9 +54,7 @@ static int _bf_xdp_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		bf_meta_from_dev(cg, key, dst, fp_off, fail);
 		break;
 	case BF_META_PROTOCOL:
-		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_L3PROTO));
-		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, dst, BF_UNSET, 0), fail);
-		bf_cg_emit(cg, BF_BSWAP_BE(dst, 16));
+		bf_meta_protocol_parsed(cg, dst);
 		break;
 	case BF_META_MARK:
 		bf_cg_emit(cg, BF_MOV64_IMM(dst, 0));
