@@ -134,7 +134,11 @@ struct bf_program {
 	size_t n_map_refs;
 
 	struct bf_counter_slot *slots;
-	size_t n_slots; /* last slot is the policy counter */
+	size_t n_slots; /* slot 0 is the policy counter */
+	/* Open-addressing index of slots 1.. by (chain, rule, expr): slot
+	 * number, 0 for an empty bucket. */
+	uint32_t *slot_index;
+	size_t slot_index_cap;
 
 	int prog_fd;
 	int counters_fd;
@@ -213,3 +217,10 @@ void bf_cg_acc_flush(struct bf_cg *cg, int fail); /* if (acc) goto fail */
 int bf_cg_parse_headers(struct bf_cg *cg);
 
 void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f);
+
+/* Counter slots (codegen/slots.c). */
+int bf_slot_find(const struct bf_program *prog, const char *chain, size_t rule,
+		 size_t expr);
+/* Add a slot (or find the existing one); returns its number or -errno. */
+int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
+		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes);

@@ -203,6 +203,7 @@ void bf_program_free(struct bf_program **prog)
 	free(p->insns);
 	free(p->map_refs);
 	free(p->slots);
+	free(p->slot_index);
 	free(p);
 	*prog = NULL;
 }
@@ -289,21 +290,11 @@ static int _bf_read_slot(const struct bf_program *p, uint32_t slot,
 	return 0;
 }
 
-static int _bf_find_slot(const struct bf_program *p, const char *chain,
-			 size_t rule, size_t expr)
-{
-	for (size_t i = 1; i < p->n_slots; i++)
-		if (p->slots[i].rule == rule && p->slots[i].expr == expr &&
-		    !strcmp(p->slots[i].chain, chain))
-			return (int)i;
-	return -ENOENT;
-}
-
 int bf_program_get_counter(const struct bf_program *prog, const char *chain,
 			   size_t rule, size_t expr, uint64_t *packets,
 			   uint64_t *bytes)
 {
-	int slot = _bf_find_slot(prog, chain, rule, expr);
+	int slot = bf_slot_find(prog, chain, rule, expr);
 
 	if (slot < 0)
 		return slot;

@@ -52,27 +52,12 @@ static int _bf_counter_slot(struct bf_cg *cg, const char *chain, size_t rule,
 			    size_t expr, const struct bf_rule *r,
 			    const struct bf_expr *e)
 {
-	struct bf_program *p = cg->prog;
-	struct bf_counter_slot *n;
+	int s = bf_slot_add(cg->prog, chain, rule, expr, r->handle,
+			    e->counter.packets, e->counter.bytes);
 
-	for (size_t i = 1; i < p->n_slots; i++) {
-		if (p->slots[i].rule == rule && p->slots[i].expr == expr &&
-		    !strcmp(p->slots[i].chain, chain))
-			return (int)i;
-	}
-	n = realloc(p->slots, (p->n_slots + 1) * sizeof(*n));
-	if (!n)
-		return bf_cg_fail(cg, -ENOMEM, "out of memory");
-	p->slots = n;
-	n = &p->slots[p->n_slots];
-	memset(n, 0, sizeof(*n));
-	snprintf(n->chain, sizeof(n->chain), "%s", chain);
-	n->rule = rule;
-	n->expr = expr;
-	n->handle = r->handle;
-	n->init_packets = e->counter.packets;
-	n->init_bytes = e->counter.bytes;
-	return (int)p->n_slots++;
+	if (s < 0)
+		return bf_cg_fail(cg, s, "cannot allocate a counter: %s", strerror(-s));
+	return s;
 }
 
 static bool _bf_expr_pure(const struct bf_expr *e)

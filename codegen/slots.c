@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Counter slots of a program: one per counter expression, named by
+ * (chain, rule index, expression index), found through a hash index so
+ * that generating and reading the counters of large chains stays linear.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cgen.h"
+
+static uint64_t _bf_slot_hash(const char *chain, size_t rule, size_t expr)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (const char *c = chain; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+	h ^= (uint64_t)rule * 0x9e3779b97f4a7c15ULL;
+	h ^= (uint64_t)expr * 0xc2b2ae3d27d4eb4fULL;
+	return h ^ (h >> 29);
+}
+
+int bf_slot_find(const struct bf_program *prog, const char *chain, size_t rule,
+		 size_t expr)
+{
+	size_t mask, i;
+
+	if (!prog->slot_index_cap)
+		return -ENOENT;
+	mask = prog->slot_index_cap - 1;
+	for (i = _bf_slot_hash(chain, rule, expr) & mask;; i = (i + 1) & mask) {
+		uint32_t s = prog->slot_index[i];
+		const struct bf_counter_slot *sl;
+
+		if (!s)
+			return -ENOENT;
+		sl = &prog->slots[s];
+		if (sl->rule == rule && sl->expr == expr && !strcmp(sl->chain, chain))
+			return (int)s;
+	}
+}
+
+static void _bf_index_put(uint32_t *index, size_t cap,
+			  const struct bf_counter_slot *slots, uint32_t s)
+{
+	size_t mask = cap - 1;
+	size_t i = _bf_slot_hash(slots[s].chain, slots[s].rule, slots[s].expr) & mask;
+
+	while (index[i])
+		i = (i + 1) & mask;
+	index[i] = s;
+}
+
+static int _bf_index_grow(struct bf_program *prog)
+{
+	size_t cap = prog->slot_index_cap ? prog->slot_index_cap * 2 : 64;
+	uint32_t *index = calloc(cap, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	for (size_t s = 1; s < prog->n_slots; s++)
+		_bf_index_put(index, cap, prog->slots, (uint32_t)s);
+	free(prog->slot_index);
+	prog->slot_index = index;
+	prog->slot_index_cap = cap;
+	return 0;
+}
+
+int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
+		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes)
+{
+	struct bf_counter_slot *n;
+	int s = bf_slot_find(prog, chain, rule, expr);
+
+	if (s > 0)
+		return s;
+	if (prog->n_slots >= UINT32_MAX / 2)
+		return -E2BIG;
+	/* Keep the index at most half full. */
+	if ((prog->n_slots + 1) * 2 > prog->slot_index_cap) {
+		int r = _bf_index_grow(prog);
+
+		if (r)
+			return r;
+	}
+	n = realloc(prog->slots, (prog->n_slots + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	prog->slots = n;
+	n = &prog->slots[prog->n_slots];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->chain, sizeof(n->chain), "%s", chain);
+	n->rule = rule;
+	n->expr = expr;
+	n->handle = handle;
+	n->init_packets = packets;
+	n->init_bytes = bytes;
+	_bf_index_put(prog->slot_index, prog->slot_index_cap, prog->slots,
+		      (uint32_t)prog->n_slots);
+	return (int)prog->n_slots++;
+}
