@@ -52,7 +52,22 @@ static const char *_bf_size(int sz)
 	}
 }
 
-void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f)
+/* Name of the map an ld_imm64 refers to: from the program's map
+ * references, else its fd number. */
+static const char *_bf_map_name(const struct bf_map_ref *refs, size_t n_refs,
+				const struct bpf_insn *insns, size_t insn)
+{
+	static char buf[32];
+
+	for (size_t i = 0; i < n_refs; i++)
+		if (refs[i].insn == insn)
+			return refs[i].map == BF_MAP_KEYS ? "keys" : "counters";
+	snprintf(buf, sizeof(buf), "fd %d", insns[insn].imm);
+	return buf;
+}
+
+static void _bf_insn_dump(const struct bpf_insn *insns, size_t n,
+			  const struct bf_map_ref *refs, size_t n_refs, FILE *f)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct bpf_insn *in = &insns[i];
@@ -64,7 +79,10 @@ void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f)
 		case BPF_ALU:
 		case BPF_ALU64:
 			if (BPF_OP(in->code) == BPF_END)
-				fprintf(f, "r%d = be%d r%d\n", in->dst_reg, in->imm, in->dst_reg);
+				fprintf(f, "r%d = %s%d r%d\n", in->dst_reg,
+					cls == BPF_ALU64 ? "bswap" :
+					BPF_SRC(in->code) == BPF_TO_BE ? "be" : "le",
+					in->imm, in->dst_reg);
 			else if (BPF_SRC(in->code) == BPF_X)
 				fprintf(f, "%s%d %s %s%d\n", w, in->dst_reg,
 					_bf_alu_op(BPF_OP(in->code)), w, in->src_reg);
@@ -91,24 +109,30 @@ void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f)
 				in->dst_reg, in->off, in->imm);
 			break;
 		case BPF_LD:
-			if (i + 1 < n) {
+			if (i + 1 >= n) {
+				fprintf(f, "(truncated ld_imm64)\n");
+				break;
+			}
+			if (in->src_reg == BPF_PSEUDO_MAP_FD) {
+				fprintf(f, "r%d = map[%s]\n", in->dst_reg,
+					_bf_map_name(refs, n_refs, insns, i));
+			} else if (in->src_reg == BPF_PSEUDO_MAP_VALUE) {
+				fprintf(f, "r%d = &map[%s][%d]\n", in->dst_reg,
+					_bf_map_name(refs, n_refs, insns, i), insns[i + 1].imm);
+			} else {
 				unsigned long long v = (uint32_t)in->imm |
 						       ((unsigned long long)(uint32_t)insns[i + 1].imm << 32);
 
-				if (in->src_reg == BPF_PSEUDO_MAP_FD)
-					fprintf(f, "r%d = map[counters]\n", in->dst_reg);
-				else if (in->src_reg == BPF_PSEUDO_MAP_VALUE)
-					fprintf(f, "r%d = &map[counters][%d]\n", in->dst_reg,
-						insns[i + 1].imm);
-				else
-					fprintf(f, "r%d = 0x%llx ll\n", in->dst_reg, v);
-				i++;
+				fprintf(f, "r%d = 0x%llx ll\n", in->dst_reg, v);
 			}
+			i++;
 			break;
 		case BPF_JMP:
 		case BPF_JMP32:
-			if (BPF_OP(in->code) == BPF_JA)
-				fprintf(f, "goto %+d\n", cls == BPF_JMP32 ? in->imm : in->off);
+			if (BPF_OP(in->code) == BPF_JA && cls == BPF_JMP32)
+				fprintf(f, "gotol %+d\n", in->imm);
+			else if (BPF_OP(in->code) == BPF_JA)
+				fprintf(f, "goto %+d\n", in->off);
 			else if (BPF_OP(in->code) == BPF_EXIT)
 				fprintf(f, "exit\n");
 			else if (BPF_OP(in->code) == BPF_CALL)
@@ -129,9 +153,14 @@ void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f)
 	}
 }
 
+void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f)
+{
+	_bf_insn_dump(insns, n, NULL, 0, f);
+}
+
 void bf_program_dump(const struct bf_program *prog, FILE *f)
 {
 	fprintf(f, "; chain %s, hook %s, %zu instructions\n", prog->chain,
 		bf_hook_to_str(prog->hook), prog->n_insns);
-	bf_insn_dump(prog->insns, prog->n_insns, f);
+	_bf_insn_dump(prog->insns, prog->n_insns, prog->map_refs, prog->n_map_refs, f);
 }

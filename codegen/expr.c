@@ -554,28 +554,65 @@ static unsigned int _bf_load_dreg(const struct bf_expr *e)
 	return e->type == BF_EXPR_PAYLOAD ? e->payload.dreg : e->meta.dreg;
 }
 
-/* Can the test @t be evaluated on the value loaded by @load in BPF
- * registers, without the register file? */
-bool bf_cg_can_fuse(const struct bf_cg *cg, const struct bf_expr *load,
-		    const struct bf_expr *t)
+static bool _bf_is_pipe_bitwise(const struct bf_expr *b, unsigned int reg,
+				unsigned int len)
 {
+	return b->type == BF_EXPR_BITWISE && b->bitwise.op == BF_BITWISE_BOOL &&
+	       b->bitwise.sreg == reg && b->bitwise.dreg == reg &&
+	       b->bitwise.len == len;
+}
+
+size_t bf_cg_fusable(const struct bf_cg *cg, const struct bf_expr *ex, size_t n,
+		     size_t k)
+{
+	const struct bf_expr *load = &ex[k];
 	unsigned int len = _bf_load_len(load);
+	unsigned int reg;
+	const struct bf_expr *t;
+	size_t j = k + 1;
 
 	if (load->type != BF_EXPR_PAYLOAD && load->type != BF_EXPR_META)
-		return false;
+		return 0;
+	reg = _bf_load_dreg(load);
+	/* mask/xor steps on the value, in place (prefix matches) */
+	while (j < n && len <= 8 && _bf_is_pipe_bitwise(&ex[j], reg, len))
+		j++;
+	if (j >= n)
+		return 0;
+	t = &ex[j];
 	if (t->type == BF_EXPR_CMP) {
-		if (t->cmp.sreg != _bf_load_dreg(load) || t->cmp.data.len != len)
-			return false;
+		if (t->cmp.sreg != reg || t->cmp.data.len != len)
+			return 0;
 		if (t->cmp.op == BF_CMP_EQ || t->cmp.op == BF_CMP_NEQ)
-			return len <= 8 || (load->type == BF_EXPR_PAYLOAD &&
-					    _bf_in_window(cg, load));
-		return len == 1 || len == 2 || len == 4 || len == 8;
+			return (len <= 8 || (j == k + 1 && load->type == BF_EXPR_PAYLOAD &&
+					     _bf_in_window(cg, load))) ? j : 0;
+		return (len == 1 || len == 2 || len == 4 || len == 8) ? j : 0;
 	}
 	if (t->type == BF_EXPR_RANGE)
-		return t->range.sreg == _bf_load_dreg(load) &&
-		       t->range.from.len == len &&
-		       (len == 1 || len == 2 || len == 4 || len == 8);
-	return false;
+		return (t->range.sreg == reg && t->range.from.len == len &&
+			(len == 1 || len == 2 || len == 4 || len == 8)) ? j : 0;
+	return 0;
+}
+
+/* reg = (reg & mask) ^ xor, value of len <= 8 bytes. */
+static void _bf_apply_bitwise(struct bf_cg *cg, int reg, const struct bf_expr *b)
+{
+	unsigned int len = b->bitwise.len;
+	uint64_t m = bf_cg_bytes_le(b->bitwise.mask.bytes, len);
+	uint64_t x = bf_cg_bytes_le(b->bitwise.xor.bytes, len);
+
+	if (len <= 4) {
+		bf_cg_emit(cg, BF_ALU32_IMM(BPF_AND, reg, (int32_t)(uint32_t)m));
+		if (x)
+			bf_cg_emit(cg, BF_ALU32_IMM(BPF_XOR, reg, (int32_t)(uint32_t)x));
+		return;
+	}
+	bf_cg_emit_ld_imm64(cg, BPF_REG_3, m);
+	bf_cg_emit(cg, BF_ALU64_REG(BPF_AND, reg, BPF_REG_3));
+	if (x) {
+		bf_cg_emit_ld_imm64(cg, BPF_REG_3, x);
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_XOR, reg, BPF_REG_3));
+	}
 }
 
 /* Big-endian value of @reg (loaded in memory order, len 1/2/4/8). */
@@ -601,10 +638,29 @@ static void _bf_order_reg(struct bf_cg *cg, int reg, unsigned int len,
 	}
 }
 
-int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *load,
-		     const struct bf_expr *t, int fail)
+int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
+		     size_t j, int fail)
 {
+	const struct bf_expr *load = &ex[k];
+	const struct bf_expr *t = &ex[j];
 	unsigned int len = _bf_load_len(load);
+
+	if (j > k + 1) {
+		/* load, mask/xor steps, test: all in r4 */
+		bf_cg_load_to_reg(cg, load, BPF_REG_4, fail);
+		for (size_t i = k + 1; i < j; i++)
+			_bf_apply_bitwise(cg, BPF_REG_4, &ex[i]);
+		if (t->type == BF_EXPR_CMP &&
+		    (t->cmp.op == BF_CMP_EQ || t->cmp.op == BF_CMP_NEQ)) {
+			_bf_xor_const(cg, BPF_REG_4, t->cmp.data.bytes, len);
+			if (t->cmp.op == BF_CMP_EQ)
+				bf_cg_acc_or(cg, BPF_REG_4);
+			else
+				bf_cg_acc_if_zero(cg, BPF_REG_4);
+			return bf_cg_err(cg);
+		}
+		goto order;
+	}
 
 	if (t->type == BF_EXPR_CMP &&
 	    (t->cmp.op == BF_CMP_EQ || t->cmp.op == BF_CMP_NEQ)) {
@@ -634,6 +690,7 @@ int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *load,
 	/* Orderings and ranges: big-endian numbers, compared with branches
 	 * on a freshly loaded value (nothing the verifier keeps). */
 	bf_cg_load_to_reg(cg, load, BPF_REG_4, fail);
+order:
 	_bf_to_be(cg, BPF_REG_4, len);
 	if (t->type == BF_EXPR_CMP) {
 		_bf_order_reg(cg, BPF_REG_4, len, t->cmp.op,

@@ -16,11 +16,14 @@ bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 		    unsigned int reg, unsigned int len);
 bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
 bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
-bool bf_cg_can_fuse(const struct bf_cg *cg, const struct bf_expr *load,
-		    const struct bf_expr *t);
-/* Emit @load and the test @t on its value (bf_cg_can_fuse() held). */
-int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *load,
-		     const struct bf_expr *t, int fail);
+/* If exprs[k] is a load whose value, after optional in-place mask/xor
+ * steps, is tested by a cmp or range evaluable in BPF registers, return
+ * the index of that test; else 0. */
+size_t bf_cg_fusable(const struct bf_cg *cg, const struct bf_expr *ex, size_t n,
+		     size_t k);
+/* Emit exprs[k..j] (bf_cg_fusable() returned j). */
+int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
+		     size_t j, int fail);
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail);
 void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot);
 

@@ -115,6 +115,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 	for (size_t k = from; k < n && !cg->err; k++) {
 		const struct bf_expr *e = &ex[k];
 		const struct bf_chain *target;
+		size_t j;
 		int slot;
 
 		/* Side effects happen only once every test held. */
@@ -174,11 +175,11 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 			bf_cg_emit_counter_update(cg, -1, (uint32_t)slot);
 			break;
 		default:
-			if (k + 1 < n && bf_cg_can_fuse(cg, e, &ex[k + 1]) &&
-			    !bf_cg_reg_live(ex, n, k + 2, _bf_test_sreg(&ex[k + 1]),
-					    _bf_test_len(&ex[k + 1]))) {
-				bf_cg_emit_fused(cg, e, &ex[k + 1], fail);
-				k++;
+			j = bf_cg_fusable(cg, ex, n, k);
+			if (j && !bf_cg_reg_live(ex, n, j + 1, _bf_test_sreg(&ex[j]),
+						 _bf_test_len(&ex[j]))) {
+				bf_cg_emit_fused(cg, ex, k, j, fail);
+				k = j;
 				break;
 			}
 			bf_cg_emit_expr(cg, e, fail);
@@ -285,16 +286,17 @@ static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 	 * group read what the prefix wrote. */
 	for (size_t k = 0; k < pre && !cg->err; k++) {
 		const struct bf_expr *e = &first->exprs[k];
-		bool fuse = k + 1 < pre && bf_cg_can_fuse(cg, e, &first->exprs[k + 1]);
+		size_t j = bf_cg_fusable(cg, first->exprs, pre, k);
 
-		for (size_t j = i; fuse && j < end; j++)
-			if (bf_cg_reg_live(chain->rules[j]->exprs, chain->rules[j]->n_exprs,
-					   k + 2, _bf_test_sreg(&first->exprs[k + 1]),
-					   _bf_test_len(&first->exprs[k + 1])))
-				fuse = false;
-		if (fuse) {
-			bf_cg_emit_fused(cg, e, &first->exprs[k + 1], gskip);
-			k++;
+		/* Later rules of the group may read what the prefix wrote. */
+		for (size_t r = i; j && r < end; r++)
+			if (bf_cg_reg_live(chain->rules[r]->exprs, chain->rules[r]->n_exprs,
+					   j + 1, _bf_test_sreg(&first->exprs[j]),
+					   _bf_test_len(&first->exprs[j])))
+				j = 0;
+		if (j) {
+			bf_cg_emit_fused(cg, first->exprs, k, j, gskip);
+			k = j;
 			continue;
 		}
 		bf_cg_emit_expr(cg, e, gskip);
