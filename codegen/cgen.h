@@ -38,10 +38,13 @@
 #define BF_FP_PKT_LEN (-264) /* packet length as the hook sees it */
 #define BF_FP_L4PROTO (-272) /* l4 protocol, or BF_UNSET */
 #define BF_FP_L3PROTO (-280) /* ethertype, host order, or BF_UNSET */
-#define BF_FP_KEY (-288) /* scratch: map key */
+#define BF_FP_NF_LEN (-288) /* length as nf_tables counts it (meta len, counters) */
 #define BF_FP_DYNPTR (-304) /* 16 bytes: skb dynptr (netfilter) */
 #define BF_FP_TMP (-320) /* 16 bytes: scratch for loads beyond windows */
-#define BF_FP_BOTTOM BF_FP_TMP
+#define BF_FP_KEY (-328) /* scratch: map key */
+#define BF_FP_BOTTOM BF_FP_KEY
+/* Slots the prologue writes and rules only read: [BF_FP_PROLOGUE_LO, BF_FP_REGS). */
+#define BF_FP_PROLOGUE_LO BF_FP_NF_LEN
 
 /* Value stored in a slot whose field could not be parsed: larger than any
  * value of the field, so an equality test fails without a branch. */
@@ -217,6 +220,14 @@ void bf_cg_acc_flush(struct bf_cg *cg, int fail); /* if (acc) goto fail */
 int bf_cg_parse_headers(struct bf_cg *cg);
 
 void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f);
+
+/* Keys map value: a u64 zero the verifier cannot see through (the map is
+ * not frozen), then the u32 keys 0..n-1. */
+#define BF_KEYS_ZERO_OFF 0
+#define BF_KEYS_OFF(slot) (8 + (slot) * 4)
+
+/* Make every parsed slot unknown to the verifier (codegen/parse.c). */
+int bf_cg_launder_slots(struct bf_cg *cg);
 
 /* Counter slots (codegen/slots.c). */
 int bf_slot_find(const struct bf_program *prog, const char *chain, size_t rule,

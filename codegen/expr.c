@@ -760,14 +760,14 @@ void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot)
 		bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, BF_FP_KEY));
 	} else {
 		bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE,
-				  slot * 4);
+				  BF_KEYS_OFF(slot));
 	}
 	bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_COUNTERS, BPF_PSEUDO_MAP_FD, 0);
 	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), skip);
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_1, 1));
 	bf_cg_emit(cg, BF_ATOMIC_ADD(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
-	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_PKT_LEN));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_NF_LEN));
 	bf_cg_emit(cg, BF_ATOMIC_ADD(BPF_DW, BPF_REG_0, BPF_REG_1, 8));
 	bf_cg_label_here(cg, skip);
 }

@@ -90,28 +90,31 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 			goto err_close_map;
 	}
 
-	/* Keys 0..n-1 for counter lookups without stack writes. */
+	/* The opaque zero, then keys 0..n-1 for counter lookups without
+	 * stack writes (BF_KEYS_OFF). Not frozen: the verifier must not see
+	 * the zero as a constant. */
 	{
-		_cleanup_free_ uint32_t *keys = calloc(prog->n_slots, sizeof(*keys));
+		size_t size = BF_KEYS_OFF(prog->n_slots);
+		_cleanup_free_ uint8_t *keys = calloc(1, size);
 		uint32_t zero = 0;
 
 		if (!keys) {
 			r = -ENOMEM;
 			goto err_close_map;
 		}
-		for (size_t i = 0; i < prog->n_slots; i++)
-			keys[i] = (uint32_t)i;
+		for (size_t i = 0; i < prog->n_slots; i++) {
+			uint32_t k = (uint32_t)i;
+
+			memcpy(keys + BF_KEYS_OFF(i), &k, sizeof(k));
+		}
 		prog->keys_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bf_keys",
-					       sizeof(uint32_t),
-					       (uint32_t)(prog->n_slots * sizeof(*keys)),
-					       1, NULL);
+					       sizeof(uint32_t), (uint32_t)size, 1, NULL);
 		if (prog->keys_fd < 0) {
 			r = -errno;
 			prog->keys_fd = -1;
 			goto err_close_map;
 		}
-		if (bpf_map_update_elem(prog->keys_fd, &zero, keys, BPF_ANY) ||
-		    bpf_map_freeze(prog->keys_fd)) {
+		if (bpf_map_update_elem(prog->keys_fd, &zero, keys, BPF_ANY)) {
 			r = -errno;
 			goto err_close_map;
 		}

@@ -113,7 +113,7 @@ int bf_meta_common(struct bf_cg *cg, enum bf_meta_key key, int dst, int fail,
 	*done = true;
 	switch (key) {
 	case BF_META_LEN:
-		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_PKT_LEN));
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, dst, BPF_REG_10, BF_FP_NF_LEN));
 		break;
 	case BF_META_L4PROTO:
 		/* No transport protocol: the rule fails (through the

@@ -238,5 +238,43 @@ int bf_cg_parse_headers(struct bf_cg *cg)
 	bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_AVAIL_TH, 0));
 	bf_cg_label_here(cg, done);
 
+	/* nf_tables counts skb->len: at netdev ingress the stack has pulled
+	 * the link-layer header (and taken a VLAN tag off) already, so the
+	 * count starts at the network header; everywhere else it is what the
+	 * hook sees. */
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_PKT_LEN));
+	if (cg->prog->hook == BF_HOOK_XDP || cg->prog->hook == BF_HOOK_TC_INGRESS) {
+		int store = bf_cg_label_new(cg);
+
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10, BF_FP_OFF_NH));
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_2, BF_UNSET, 0), store);
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_2));
+		bf_cg_label_here(cg, store);
+	}
+	bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_1, BF_FP_NF_LEN));
+
+	return bf_cg_err(cg);
+}
+
+int bf_cg_launder_slots(struct bf_cg *cg)
+{
+	/*
+	 * Add a zero the verifier cannot see through to every parsed slot.
+	 * On a path where parsing gave a constant (no transport protocol,
+	 * nothing available), a rule's pending-failure test would be decided
+	 * at verification time; the verifier then marks the slot precise and
+	 * that path's states never merge with the others: every rule would be
+	 * verified once per parse outcome. Unknown values keep one state.
+	 */
+	bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE, BF_KEYS_ZERO_OFF);
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_2, 0));
+	for (int off = BF_FP_PROLOGUE_LO; off < BF_FP_WIN_TH; off += 8) {
+		if (off == BF_FP_DYNPTR || off == BF_FP_DYNPTR + 8 ||
+		    off == BF_FP_TMP || off == BF_FP_TMP + 8)
+			continue;
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, off));
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_2));
+		bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_1, off));
+	}
 	return bf_cg_err(cg);
 }

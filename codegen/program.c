@@ -365,6 +365,7 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	if (!cg->err)
 		cg->flavour->prologue(cg);
 	bf_cg_parse_headers(cg);
+	bf_cg_launder_slots(cg);
 
 	/*
 	 * Verifier aid. The kernel's stack liveness analysis (6.18) reruns
@@ -412,7 +413,7 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	 * are written by rules, and must stay dead where they are, or states
 	 * that differ only there could not be pruned. */
 	bf_cg_label_here(cg, seed);
-	for (int off = BF_FP_L3PROTO; off < BF_FP_REGS; off += 8)
+	for (int off = BF_FP_PROLOGUE_LO; off < BF_FP_REGS; off += 8)
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, off));
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
 	bf_cg_emit(cg, BF_EXIT());

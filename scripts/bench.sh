@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests: they measure and never fail on a timing).
-#   scripts/bench.sh [bench options]     e.g. --sizes 1,10,100 --repeat 200000
+#   scripts/bench.sh [bench options]     e.g. --series mixed --sizes 1,10,100
 #   make bench BENCH_ARGS="--sizes 1,100"
 # Needs root: BPF program loads, BPF_PROG_TEST_RUN and a scratch network
 # namespace for the kernel nftables side (the host ruleset is never touched).

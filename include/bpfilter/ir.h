@@ -20,7 +20,10 @@
 #define BF_DATA_MAX 16
 #define BF_REG_COUNT 16 /* 32-bit registers */
 #define BF_REG_BYTES (BF_REG_COUNT * 4)
-#define BF_JUMP_DEPTH_MAX 16 /* NFT_JUMP_STACK_SIZE */
+/* Nested jumps from a base chain: the kernel's jump stack holds
+ * NFT_JUMP_STACK_SIZE (16) chains including the base chain, so nft
+ * refuses a 16th nested jump with EMLINK ("Too many links"), measured. */
+#define BF_JUMP_DEPTH_MAX 15
 #define BF_PAYLOAD_OFFSET_MAX 255 /* nft_payload: U8_MAX */
 
 enum bf_family {

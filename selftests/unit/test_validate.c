@@ -510,8 +510,8 @@ static void test_jump_depth(void **state)
 	bf_table_free(&table);
 
 	table = jump_line(BF_JUMP_DEPTH_MAX + 1, BF_VERDICT_JUMP);
-	expect_invalid(table, "chain 'c16' rule 0 expr 1 (verdict): ",
-		       "jump to 'c17' exceeds the maximum jump depth of 16 "
+	expect_invalid(table, "chain 'c15' rule 0 expr 1 (verdict): ",
+		       "jump to 'c16' exceeds the maximum jump depth of 15 "
 		       "from base chain 'base'");
 	bf_table_free(&table);
 
@@ -521,13 +521,13 @@ static void test_jump_depth(void **state)
 	bf_table_free(&table);
 
 	table = jump_line(BF_JUMP_DEPTH_MAX + 1, BF_VERDICT_GOTO);
-	expect_invalid(table, "chain 'c16' rule 0 expr 1 (verdict): ",
-		       "goto 'c17' exceeds the maximum jump depth of 16");
+	expect_invalid(table, "chain 'c15' rule 0 expr 1 (verdict): ",
+		       "goto 'c16' exceeds the maximum jump depth of 15");
 	bf_table_free(&table);
 
 	table = jump_line(40, BF_VERDICT_JUMP);
-	expect_invalid(table, "chain 'c16' rule 0 expr 1 (verdict): ",
-		       "jump to 'c17' exceeds");
+	expect_invalid(table, "chain 'c15' rule 0 expr 1 (verdict): ",
+		       "jump to 'c16' exceeds");
 	bf_table_free(&table);
 
 	/* Depth counts from base chains only: a long line no base chain
@@ -590,8 +590,8 @@ static void test_jump_depth_mesh(void **state)
 	bf_table_free(&table);
 
 	table = jump_mesh(BF_JUMP_DEPTH_MAX + 1, 8);
-	expect_invalid(table, "chain 'l16_0' rule 0 expr 0 (verdict): ",
-		       "jump to 'l17_0' exceeds the maximum jump depth");
+	expect_invalid(table, "chain 'l15_0' rule 0 expr 0 (verdict): ",
+		       "jump to 'l16_0' exceeds the maximum jump depth");
 	bf_table_free(&table);
 }
 

@@ -37,7 +37,21 @@ bool e2e_hook_is_l2(enum bf_hook hook)
 
 size_t e2e_seen_len(enum bf_hook hook, size_t frame_len)
 {
-	return e2e_hook_is_l2(hook) ? frame_len : frame_len - PKT_ETH_HLEN;
+	/* nf_tables counts skb->len: the whole frame at netdev egress, from
+	 * the network header at netdev ingress and at IP hooks. Frames here
+	 * carry no VLAN tag unless a test says so (see e2e_seen_len_l2). */
+	return e2e_seen_len_l2(hook, frame_len, PKT_ETH_HLEN);
+}
+
+size_t e2e_seen_len_l2(enum bf_hook hook, size_t frame_len, size_t l2_len)
+{
+	if (hook == BF_HOOK_TC_EGRESS)
+		return frame_len;
+	/* A tag is pulled at netdev ingress, but never in front of an IP
+	 * hook's packet (the test run builds it from an untagged frame). */
+	if (hook == BF_HOOK_XDP || hook == BF_HOOK_TC_INGRESS)
+		return frame_len - l2_len;
+	return frame_len - PKT_ETH_HLEN;
 }
 
 enum bf_family e2e_family(enum bf_hook hook, int l3)

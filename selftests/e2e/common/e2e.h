@@ -45,6 +45,9 @@ bool e2e_hook_is_l2(enum bf_hook hook);
  * netfilter and cgroup_skb hooks (BPF_PROG_TEST_RUN strips it there).
  */
 size_t e2e_seen_len(enum bf_hook hook, size_t frame_len);
+/* Same, for a frame whose link-layer header is @l2_len bytes (18 with a
+ * VLAN tag). */
+size_t e2e_seen_len_l2(enum bf_hook hook, size_t frame_len, size_t l2_len);
 
 /** Table family for @hook with an IPv4 (4) / IPv6 (6) / both (0) table. */
 enum bf_family e2e_family(enum bf_hook hook, int l3);
