@@ -118,9 +118,12 @@ bench: all
 	@BUILD=$(BUILD) scripts/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/bpfilter
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/bpfilter \
+		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(BUILD)/libbpfilter.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/bpfilter/*.h $(DESTDIR)$(PREFIX)/include/bpfilter/
+	install -m 0755 $(DAEMON_BIN) $(DESTDIR)$(PREFIX)/sbin/bpfilter
+	install -m 0644 Documentation/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-san
