@@ -145,6 +145,12 @@ static int _bf_payload_fetch(struct bf_cg *cg, const struct bf_expr *e, int fail
 		return BF_FP_TMP;
 	}
 
+	/* Netfilter IP hooks only see packets whose fixed IP header the
+	 * stack has validated (ip_rcv / ip6_rcv, or built itself). */
+	if (base == BF_PAYLOAD_NH && bf_hook_is_nf(cg->prog->hook) &&
+	    end <= (cg->nfproto == BF_NFPROTO_IPV6 ? 40u : 20u))
+		return _bf_win_fp[base] + e->payload.offset;
+
 	if (end <= (unsigned int)_bf_win_len[base]) {
 		/* Not enough bytes: (avail - end) is negative and its bit 63
 		 * marks the rule failed; the stale window bytes read then do
@@ -669,6 +675,19 @@ int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
 			/* BF_UNSET never equals a protocol number. */
 			bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_L4PROTO));
 			_bf_xor_const(cg, BPF_REG_1, t->cmp.data.bytes, 1);
+			bf_cg_acc_or(cg, BPF_REG_1);
+			return bf_cg_err(cg);
+		}
+		if (load->type == BF_EXPR_META && load->meta.key == BF_META_PROTOCOL &&
+		    t->cmp.op == BF_CMP_EQ && cg->flavour->has_ll) {
+			/* The parsed ethertype (host order) or BF_UNSET, which
+			 * no 16-bit value equals: no validity check, no swap. */
+			uint32_t host = ((uint32_t)t->cmp.data.bytes[0] << 8) |
+					t->cmp.data.bytes[1];
+
+			bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_L3PROTO));
+			if (host)
+				bf_cg_emit(cg, BF_ALU32_IMM(BPF_XOR, BPF_REG_1, (int32_t)host));
 			bf_cg_acc_or(cg, BPF_REG_1);
 			return bf_cg_err(cg);
 		}
