@@ -34,6 +34,13 @@ BENCH_SRCS := $(wildcard selftests/bench/*.c)
 DAEMON_SRCS := $(filter-out daemon/test-client.c,$(wildcard daemon/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# nfnl/ for the unit tests (nfnl/preload/ is not matched: no recursion).
+# transport.c needs the daemon, so it stays out; an archive, so a test
+# links only the members it uses.
+NFNL_UNIT_SRCS := $(filter-out nfnl/transport.c,$(wildcard nfnl/*.c))
+NFNL_UNIT_OBJS := $(NFNL_UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+NFNL_UNIT_LIB := $(BUILD)/libbfnfnl-unit.a
+LIBS_MNL = $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
 CODEGEN_OBJS := $(CODEGEN_SRCS:%.c=$(BUILD)/obj/%.o)
 E2E_COMMON_OBJS := $(E2E_COMMON:%.c=$(BUILD)/obj/%.o)
 # The packet builder alone (no cmocka), for tools and benchmarks.
@@ -73,10 +80,17 @@ $(BUILD)/libbfcodegen.a: $(CODEGEN_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(NFNL_UNIT_LIB): $(NFNL_UNIT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Builds NEWRULE messages with libnftnl, as nft does.
+$(BUILD)/tests/unit/test_nft_expr: LIBS_UNIT_EXTRA = -lnftnl
+
 # Tests link the objects directly, so they can reach internals.
-$(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+$(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) $(NFNL_UNIT_LIB) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_BPF)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
 
 $(BUILD)/tests/e2e/%: selftests/e2e/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
