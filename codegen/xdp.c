@@ -69,11 +69,16 @@ static int _bf_xdp_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JLT, BPF_REG_1, 6, 0), fail);
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, BF_FP_WIN_LL));
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_H, BPF_REG_2, BPF_REG_10, BF_FP_WIN_LL + 4));
+		int group = bf_cg_label_new(cg);
+
 		bf_cg_emit(cg, BF_MOV64_IMM(dst, 0 /* PACKET_HOST */));
-		bf_cg_emit(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, 1, 1));
+		/* I/G bit of the first byte: a group address */
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, 1, 0), group);
 		bf_cg_emit_jmp(cg, BF_JA(0), out);
+		bf_cg_label_here(cg, group);
 		bf_cg_emit(cg, BF_MOV64_IMM(dst, 2 /* PACKET_MULTICAST */));
-		bf_cg_emit(cg, BF_JMP32_IMM(BPF_JNE, BPF_REG_1, -1, 0));
+		/* ff:ff:ff:ff:ff:ff: broadcast */
+		bf_cg_emit_jmp(cg, BF_JMP32_IMM(BPF_JNE, BPF_REG_1, -1, 0), out);
 		bf_cg_emit_jmp(cg, BF_JMP32_IMM(BPF_JEQ, BPF_REG_2, 0xffff, 0), bcast);
 		bf_cg_emit_jmp(cg, BF_JA(0), out);
 		bf_cg_label_here(cg, bcast);

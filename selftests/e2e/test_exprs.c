@@ -342,6 +342,42 @@ static void test_meta_protocol_vlan(void **state)
 			    e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_UDP)));
 }
 
+/* meta pkttype from the destination MAC address at L2 hooks: the I/G bit
+ * makes a group address (PACKET_MULTICAST, 2), all ones is broadcast
+ * (PACKET_BROADCAST, 1); a group address ending in ff:ff is not. */
+static void test_meta_pkttype(void **state)
+{
+	static const struct {
+		uint8_t mac[6];
+		uint8_t want;
+	} cases[] = {
+		{ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 1 },
+		{ { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, 2 },
+		{ { 0x01, 0x00, 0x5e, 0x7f, 0xff, 0xff }, 2 },
+		{ { 0x33, 0x33, 0xff, 0xff, 0xff, 0xff }, 2 },
+	};
+	const struct e2e_flavour *f = _flavour(state);
+	uint8_t pkt[PKT_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pkt_spec spec;
+		size_t len;
+
+		/* At TC the value is the skb's, set by eth_type_trans() against
+		 * the test run's loopback device, whose broadcast address is
+		 * not all ones: only the group addresses are checked there. */
+		if (f->hook != BF_HOOK_XDP && cases[i].want == 1)
+			continue;
+		pkt_spec_init(&spec, f->l3, PKT_PROTO_UDP);
+		memcpy(spec.dmac, cases[i].mac, 6);
+		len = e2e_pkt(&spec, pkt, sizeof(pkt), NULL);
+		assert_true(MATCHES(f, pkt, len, bf_expr_meta(BF_META_PKTTYPE, 0),
+				    e2e_cmp_u8(BF_CMP_EQ, 0, cases[i].want)));
+		assert_false(MATCHES(f, pkt, len, bf_expr_meta(BF_META_PKTTYPE, 0),
+				     e2e_cmp_u8(BF_CMP_EQ, 0, cases[i].want == 1 ? 2 : 1)));
+	}
+}
+
 static void test_meta_nfproto(void **state)
 {
 	const struct e2e_flavour *f = _flavour(state);
@@ -717,6 +753,7 @@ static const struct _test_def _tests[] = {
 	{ "meta_l4proto", test_meta_l4proto },
 	{ "meta_protocol", test_meta_protocol },
 	{ "meta_protocol_vlan", test_meta_protocol_vlan, _l2_only },
+	{ "meta_pkttype", test_meta_pkttype, _l2_only },
 	{ "meta_nfproto", test_meta_nfproto, _ip_family },
 	{ "meta_len", test_meta_len },
 	{ "meta_mark", test_meta_mark },
