@@ -46,6 +46,8 @@ E2E_COMMON_OBJS := $(E2E_COMMON:%.c=$(BUILD)/obj/%.o)
 # The packet builder alone (no cmocka), for tools and benchmarks.
 PACKETS_OBJ := $(BUILD)/obj/selftests/e2e/common/packets.o
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
+# The netlink transport (nfnl/transport.c) is part of the daemon.
+DAEMON_OBJS += $(BUILD)/obj/nfnl/transport.o
 UNIT_BINS := $(UNIT_SRCS:selftests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
 TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%)
@@ -112,6 +114,24 @@ $(BENCH_BIN): $(BENCH_SRCS) $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
+# The LD_PRELOAD interposer and its wrapper command (Documentation/interposer.md).
+# Built without sanitizers: an ASan runtime must come first in LD_PRELOAD.
+PRELOAD_SRCS := $(wildcard nfnl/preload/*.c)
+PRELOAD_LIB := $(BUILD)/libbpfilter-preload.so
+BFEXEC_BIN := $(BUILD)/bfexec
+PRELOAD_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fvisibility=hidden -pthread
+
+all: $(PRELOAD_LIB) $(BFEXEC_BIN)
+
+$(PRELOAD_LIB): $(PRELOAD_SRCS) $(wildcard nfnl/preload/*.h) daemon/proto.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-soname,libbpfilter-preload.so \
+		-o $@ $(PRELOAD_SRCS) -ldl -pthread
+
+$(BFEXEC_BIN): nfnl/bfexec.c daemon/proto.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
+
 # The daemon, in the foreground with its default paths (root).
 run: $(DAEMON_BIN)
 	$(DAEMON_BIN)
@@ -136,8 +156,12 @@ install: all
 		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(BUILD)/libbpfilter.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/bpfilter/*.h $(DESTDIR)$(PREFIX)/include/bpfilter/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(DAEMON_BIN) $(DESTDIR)$(PREFIX)/sbin/bpfilter
+	install -m 0644 $(PRELOAD_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(BFEXEC_BIN) $(DESTDIR)$(PREFIX)/bin/bfexec
 	install -m 0644 Documentation/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 Documentation/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-san

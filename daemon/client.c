@@ -22,6 +22,7 @@
 
 #include "daemon/client.h"
 #include "daemon/request.h"
+#include "nfnl/transport.h"
 
 #define BF_READ_BUDGET (1u << 20)
 #define BF_OUT_HIGH (4u << 20)
@@ -64,6 +65,8 @@ void bf_client_free(struct bf_client **c)
 		return;
 
 	bf_dbg("client #%llu: disconnected", (unsigned long long)(*c)->peer.id);
+
+	bf_nfnl_conn_free(&(*c)->nfnl);
 
 	/* Closing also removes the socket from the epoll set. */
 	if ((*c)->fd >= 0)
@@ -119,11 +122,12 @@ static int _bf_client_reserve(struct bf_client *c, size_t len)
 }
 
 static int _bf_client_queue(struct bf_client *c, uint16_t type,
-			    const void *p1, size_t l1, const void *p2, size_t l2)
+			    uint16_t flags, const void *p1, size_t l1,
+			    const void *p2, size_t l2)
 {
 	struct bf_frame_hdr hdr = {
 		.type = type,
-		.flags = BF_FRAME_F_REPLY,
+		.flags = BF_FRAME_F_REPLY | flags,
 	};
 	size_t len = BF_FRAME_HDR_LEN + l1 + l2;
 	int r;
@@ -151,7 +155,13 @@ static int _bf_client_queue(struct bf_client *c, uint16_t type,
 int bf_client_send(struct bf_client *c, uint16_t type, const void *payload,
 		   size_t len)
 {
-	return _bf_client_queue(c, type, payload, len, NULL, 0);
+	return _bf_client_queue(c, type, 0, payload, len, NULL, 0);
+}
+
+int bf_client_send2(struct bf_client *c, uint16_t type, uint16_t flags,
+		    const void *p1, size_t l1, const void *p2, size_t l2)
+{
+	return _bf_client_queue(c, type, flags, p1, l1, p2, l2);
 }
 
 int bf_client_send_error(struct bf_client *c, int error, uint16_t req_type,
@@ -177,7 +187,7 @@ int bf_client_send_error(struct bf_client *c, int error, uint16_t req_type,
 	       (unsigned long long)c->peer.id, error, strerror(-error),
 	       req_type, msg);
 
-	return _bf_client_queue(c, BF_MSG_ERROR, &err, sizeof(err), msg,
+	return _bf_client_queue(c, BF_MSG_ERROR, 0, &err, sizeof(err), msg,
 				(size_t)n + 1);
 }
 
@@ -355,6 +365,16 @@ static int _bf_client_read(struct bf_client *c)
 	}
 
 	return 0;
+}
+
+void bf_client_kick(struct bf_client *c)
+{
+	if (_bf_client_flush(c)) {
+		/* Dropped by the server on the error/hang-up event. */
+		c->closing = true;
+		c->out_off = c->out_len = 0;
+	}
+	(void)_bf_client_update(c);
 }
 
 int bf_client_on_event(struct bf_client *c, uint32_t events)

@@ -17,6 +17,7 @@
 #include "daemon/proto.h"
 
 struct bf_netns_ctx;
+struct bf_nfnl_conn;
 
 /** What an epoll event points to: the first member of each source. */
 enum bf_src_kind {
@@ -63,6 +64,9 @@ struct bf_client {
 	size_t out_len;
 	size_t out_cap;
 
+	/* The netlink socket this connection carries (nfnl/transport.c). */
+	struct bf_nfnl_conn *nfnl;
+
 	/* The server's list of clients. */
 	struct bf_client *prev;
 	struct bf_client *next;
@@ -101,9 +105,24 @@ int bf_client_on_event(struct bf_client *c, uint32_t events);
 
 const struct bf_peer *bf_client_peer(const struct bf_client *c);
 
+/**
+ * Push output queued outside of this client's own events (a multicast
+ * event from another client's request): write what the socket takes and
+ * watch for EPOLLOUT for the rest. A write error marks the client closing;
+ * the server drops it on its next event.
+ */
+void bf_client_kick(struct bf_client *c);
+
 /** Queue a reply frame (BF_FRAME_F_REPLY set) to the client. */
 int bf_client_send(struct bf_client *c, uint16_t type, const void *payload,
 		   size_t len);
+
+/**
+ * Queue a reply frame whose payload is @p1 then @p2 (either may be empty),
+ * with BF_FRAME_F_REPLY and @flags (BF_FRAME_F_MORE for a chunk).
+ */
+int bf_client_send2(struct bf_client *c, uint16_t type, uint16_t flags,
+		    const void *p1, size_t l1, const void *p2, size_t l2);
 
 /**
  * Queue an error frame answering a request of type @req_type: @error is a

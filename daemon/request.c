@@ -12,6 +12,7 @@
 
 #include "daemon/netns.h"
 #include "daemon/request.h"
+#include "nfnl/transport.h"
 
 typedef int (*bf_request_fn)(struct bf_client *c, const struct bf_opts *opts,
 			     const struct bf_frame_hdr *hdr,
@@ -50,17 +51,51 @@ static int _bf_request_hello(struct bf_client *c, const struct bf_opts *opts,
 	return bf_client_send(c, BF_MSG_HELLO, &hello, sizeof(hello));
 }
 
+/* The netlink transport's requests: nfnl/transport.c. */
+static int _bf_request_nl_open(struct bf_client *c, const struct bf_opts *opts,
+			       const struct bf_frame_hdr *hdr,
+			       const void *payload)
+{
+	return bf_nfnl_on_open(c, hdr, payload);
+}
+
+static int _bf_request_nl_send(struct bf_client *c, const struct bf_opts *opts,
+			       const struct bf_frame_hdr *hdr,
+			       const void *payload)
+{
+	return bf_nfnl_on_send(c, hdr, payload);
+}
+
+static int _bf_request_nl_group(struct bf_client *c, const struct bf_opts *opts,
+				const struct bf_frame_hdr *hdr,
+				const void *payload)
+{
+	return bf_nfnl_on_group(c, hdr, payload);
+}
+
 static const bf_request_fn _bf_request_handlers[_BF_MSG_MAX] = {
 	[BF_MSG_HELLO] = _bf_request_hello,
+	[BF_MSG_NL_OPEN] = _bf_request_nl_open,
+	[BF_MSG_NL_SEND] = _bf_request_nl_send,
+	[BF_MSG_NL_GROUP] = _bf_request_nl_group,
 };
+
+/* Request flags each type may carry: only NL_SEND is chunked. */
+static uint16_t _bf_request_flags_allowed(uint16_t type)
+{
+	return type == BF_MSG_NL_SEND ? BF_FRAME_F_MORE : 0;
+}
 
 int bf_request_handle(struct bf_client *c, const struct bf_opts *opts,
 		      const struct bf_frame_hdr *hdr, const void *payload)
 {
-	if (hdr->flags & ~BF_FRAME_F_REQUEST_MASK) {
+	uint16_t bad = hdr->flags & ~(BF_FRAME_F_REQUEST_MASK &
+				      _bf_request_flags_allowed(hdr->type));
+
+	if (bad) {
 		return bf_client_send_error(c, -EINVAL, hdr->type,
 					    "unknown request flags 0x%04x",
-					    hdr->flags & ~BF_FRAME_F_REQUEST_MASK);
+					    bad);
 	}
 
 	if (hdr->type >= _BF_MSG_MAX || !_bf_request_handlers[hdr->type]) {
