@@ -57,7 +57,7 @@ DAEMON_CLIENT_BIN := $(BUILD)/tests/bf_daemon_client
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run check check-unit check-e2e check-shell bench install clean
+.PHONY: all deps run check check-unit check-e2e check-shell bench fuzz install clean
 
 all: $(BUILD)/libbpfilter.so $(BUILD)/libbfcodegen.a $(UNIT_BINS) $(E2E_BINS) \
 	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN) $(DAEMON_CLIENT_BIN)
@@ -132,12 +132,31 @@ $(BFEXEC_BIN): nfnl/bfexec.c daemon/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
 
+# libFuzzer targets (clang), one per parser of untrusted bytes. `make check`
+# runs each for FUZZ_CHECK_SECONDS; `make fuzz` for FUZZ_SECONDS, keeping
+# the corpus it grows in $(BUILD)/fuzz/corpus/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+FUZZ_SRCS := $(wildcard selftests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:selftests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
+
+$(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu17 -g -O1 -D_GNU_SOURCE -Iinclude -I. \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(FUZZ_DEPS_SRCS) $(LIBS_MNL)
+
+fuzz: $(FUZZ_BINS)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 # The daemon, in the foreground with its default paths (root).
 run: $(DAEMON_BIN)
 	$(DAEMON_BIN)
 
-check: all
-	@BUILD=$(BUILD) scripts/run-tests.sh
+check: all $(FUZZ_BINS)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) scripts/run-tests.sh
 
 check-unit: all
 	@BUILD=$(BUILD) scripts/run-tests.sh unit

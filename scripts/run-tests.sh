@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites: unit (cmocka), e2e (BPF_PROG_TEST_RUN, cmocka),
-# shell selftests (netns + veth; exit 0 pass, 1 fail, 4 skip).
+# shell selftests (netns + veth; exit 0 pass, 1 fail, 4 skip), fuzz
+# targets for $FUZZ_SECONDS each.
 # Prints one closing line: "N passed, N failed, N skipped".
 set -u
 BUILD=${BUILD:-build}
@@ -36,6 +37,14 @@ if [ "$which" = all ] || [ "$which" = shell ]; then
 	for t in selftests/shell/*.sh; do
 		[ "$(basename "$t")" = lib.sh ] && continue
 		[ -f "$t" ] && run_one "shell/$(basename "$t")" env BUILD="$BUILD" bash "$t"
+	done
+fi
+
+if [ "$which" = all ] || [ "$which" = fuzz ]; then
+	for t in "$BUILD"/fuzz/fuzz_*; do
+		[ -x "$t" ] && run_one "fuzz/$(basename "$t")" \
+			env BUILD="$BUILD" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" \
+			scripts/fuzz.sh "$(basename "$t")"
 	done
 fi
 
