@@ -57,7 +57,7 @@ DAEMON_CLIENT_BIN := $(BUILD)/tests/bf_daemon_client
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run check check-unit check-e2e check-shell bench fuzz install clean
+.PHONY: all deps run check check-unit check-e2e check-shell bench fuzz diff-test install clean
 
 all: $(BUILD)/libbpfilter.so $(BUILD)/libbfcodegen.a $(UNIT_BINS) $(E2E_BINS) \
 	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN) $(DAEMON_CLIENT_BIN)
@@ -150,6 +150,11 @@ $(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) | $(DEPS_STAMP)
 
 fuzz: $(FUZZ_BINS)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# Differential test against kernel nf_tables (selftests/diff); not in
+# check until the nft front-end serves the whole corpus.
+diff-test: all
+	@BUILD=$(BUILD) selftests/diff/nft_diff.sh
 
 # The daemon, in the foreground with its default paths (root).
 run: $(DAEMON_BIN)
