@@ -42,7 +42,8 @@
 #define BF_FP_DYNPTR (-304) /* 16 bytes: skb dynptr (netfilter) */
 #define BF_FP_TMP (-320) /* 16 bytes: scratch for loads beyond windows */
 #define BF_FP_KEY (-328) /* scratch: map key */
-#define BF_FP_BOTTOM BF_FP_KEY
+#define BF_FP_FRAG (-336) /* 1 for a non-first fragment, else 0 */
+#define BF_FP_BOTTOM BF_FP_FRAG
 /* Slots the prologue writes and rules only read: [BF_FP_PROLOGUE_LO, BF_FP_REGS). */
 #define BF_FP_PROLOGUE_LO BF_FP_NF_LEN
 
@@ -76,6 +77,11 @@ struct bf_flavour_ops {
 	/* Optional, for flavours without has_ll: fill BF_FP_WIN_LL and
 	 * BF_FP_AVAIL_LL from the MAC header the kernel kept. */
 	int (*ll_window)(struct bf_cg *cg);
+	/* Optional, for flavours with has_ll: after the link-layer window is
+	 * copied, put back a VLAN tag the stack holds out of the packet data
+	 * (nf_tables shows it to link-layer loads), and set r9 to the number
+	 * of bytes inserted (0 or 4). */
+	int (*ll_vlan)(struct bf_cg *cg);
 	/* Return value implementing an accept / drop verdict. */
 	int (*retval)(enum bf_verdict verdict);
 	/* Emit a load of a meta key into BPF register @dst (values up to 8
@@ -220,6 +226,7 @@ void bf_cg_acc_flush(struct bf_cg *cg, int fail); /* if (acc) goto fail */
 int bf_cg_parse_headers(struct bf_cg *cg);
 
 void bf_insn_dump(const struct bpf_insn *insns, size_t n, FILE *f);
+bool bf_codegen_verbose_bytecode(void);
 
 /* Keys map value: a u64 zero the verifier cannot see through (the map is
  * not frozen), then the u32 keys 0..n-1. */

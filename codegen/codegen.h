@@ -103,6 +103,13 @@ int bf_program_test_run(const struct bf_program *prog, const void *pkt,
 			uint32_t *duration_ns);
 
 /**
+ * Daemon verbosity: @bytecode prints every generated program to stderr
+ * (`-v bytecode`), @verifier prints the verifier's statistics line of
+ * every load (`-v bpf`; a rejection's log is always returned).
+ */
+void bf_codegen_set_verbose(bool bytecode, bool verifier);
+
+/**
  * Print the generated instructions, one per line, readable (for
  * `-v bytecode`).
  */

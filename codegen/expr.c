@@ -145,6 +145,16 @@ static int _bf_payload_fetch(struct bf_cg *cg, const struct bf_expr *e, int fail
 		return BF_FP_TMP;
 	}
 
+	/* nf_tables reads 1, 2 and 4-byte aligned loads through its fast
+	 * path, which takes the transport offset of a non-first fragment as
+	 * is; its other loads refuse fragments. */
+	if (base == BF_PAYLOAD_TH &&
+	    !((e->payload.len == 1 || e->payload.len == 2 || e->payload.len == 4) &&
+	      !(e->payload.offset % e->payload.len))) {
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10, BF_FP_FRAG));
+		bf_cg_acc_or(cg, BPF_REG_2);
+	}
+
 	/* Netfilter IP hooks only see packets whose fixed IP header the
 	 * stack has validated (ip_rcv / ip6_rcv, or built itself). */
 	if (base == BF_PAYLOAD_NH && bf_hook_is_nf(cg->prog->hook) &&

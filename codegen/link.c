@@ -28,10 +28,8 @@
  * -EBADF from the kernel, reported here as a missing cgroup (-ENOENT).
  *
  * Hence, for netfilter:
- * - A chain whose priority is above -400 asks for BPF_F_NETFILTER_IP_DEFRAG,
- *   so the program sees whole datagrams (transport header matches cannot be
- *   dodged with fragments), like an nft chain after conntrack's defrag; a
- *   kernel without nf_defrag (-EOPNOTSUPP) gets a link without the flag.
+ * - Links do not ask for BPF_F_NETFILTER_IP_DEFRAG: nf_tables chains see
+ *   fragments one by one unless conntrack reassembles them first.
  * - bf_link_replace() attaches the new program at the chain's priority if
  *   it is free (it is when the old link sits next to it after an earlier
  *   replacement), else at priority - 1, else + 1, then closes the old link.
@@ -61,8 +59,6 @@
 
 #include "codegen/codegen.h"
 
-/* include/uapi/linux/netfilter_ipv4.h, NF_IP_PRI_CONNTRACK_DEFRAG. */
-#define _BF_NF_PRI_DEFRAG (-400)
 
 struct bf_link {
 	int fd;
@@ -225,15 +221,11 @@ static int _bf_nf_link_create(int prog_fd, int pf, int hooknum,
 	opts.netfilter.pf = pf;
 	opts.netfilter.hooknum = hooknum;
 	opts.netfilter.priority = priority;
-	if (priority > _BF_NF_PRI_DEFRAG)
-		opts.netfilter.flags = BPF_F_NETFILTER_IP_DEFRAG;
-
+	/* No BPF_F_NETFILTER_IP_DEFRAG: an nf_tables base chain does not ask
+	 * for reassembly either (only conntrack does), so each fragment goes
+	 * through the chain, as a packet-by-packet differential against the
+	 * kernel showed. */
 	fd = bpf_link_create(prog_fd, 0, BPF_NETFILTER, &opts);
-	if (fd == -EOPNOTSUPP && opts.netfilter.flags) {
-		/* Kernel built without nf_defrag for this family. */
-		opts.netfilter.flags = 0;
-		fd = bpf_link_create(prog_fd, 0, BPF_NETFILTER, &opts);
-	}
 
 	return fd;
 }

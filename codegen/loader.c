@@ -18,6 +18,20 @@
 
 #include "codegen/cgen.h"
 
+static bool _bf_verbose_bytecode;
+static bool _bf_verbose_verifier;
+
+void bf_codegen_set_verbose(bool bytecode, bool verifier)
+{
+	_bf_verbose_bytecode = bytecode;
+	_bf_verbose_verifier = verifier;
+}
+
+bool bf_codegen_verbose_bytecode(void)
+{
+	return _bf_verbose_bytecode;
+}
+
 struct bf_counter_value {
 	uint64_t packets;
 	uint64_t bytes;
@@ -133,8 +147,8 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '_'))
 			*c = '_';
-	if (getenv("BF_VERIFIER_STATS")) {
-		/* Debug aid: print the verifier's statistics line. */
+	if (_bf_verbose_verifier || getenv("BF_VERIFIER_STATS")) {
+		/* -v bpf (or the debug aid): the verifier's statistics. */
 		static char stats[4096];
 
 		stats[0] = '\0';
@@ -143,7 +157,8 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		opts.log_level = 4; /* BPF_LOG_STATS */
 		fd = bpf_prog_load(prog->flavour->prog_type, name, "GPL",
 				   prog->insns, prog->n_insns, &opts);
-		fprintf(stderr, "%s", stats);
+		fprintf(stderr, "bpfilter: verifier: chain %s, hook %s: %s",
+			prog->chain, bf_hook_to_str(prog->hook), stats);
 		opts.log_buf = NULL;
 		opts.log_size = 0;
 		opts.log_level = 0;

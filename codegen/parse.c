@@ -56,6 +56,10 @@ static void _bf_parse_ll(struct bf_cg *cg)
 
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_7, 0));
 	_bf_copy_window(cg, BF_FP_WIN_LL, BF_WIN_LL_LEN, BF_FP_AVAIL_LL);
+	if (cg->flavour->ll_vlan && !cg->err)
+		cg->flavour->ll_vlan(cg);
+	else
+		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_9, 0));
 
 	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_AVAIL_LL));
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JLT, BPF_REG_1, 14, 0), no_l3);
@@ -69,6 +73,8 @@ static void _bf_parse_ll(struct bf_cg *cg)
 	_bf_ldx_be16(cg, BPF_REG_2, BF_FP_WIN_LL + 16);
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_3, 18));
 	bf_cg_label_here(cg, set);
+	/* A tag put back into the window is not in the packet data. */
+	bf_cg_emit(cg, BF_ALU64_REG(BPF_SUB, BPF_REG_3, BPF_REG_9));
 	bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_2, BF_FP_L3PROTO));
 	bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_3, BF_FP_OFF_NH));
 	bf_cg_emit_jmp(cg, BF_JA(0), done);
@@ -101,10 +107,17 @@ static void _bf_parse_ipv4(struct bf_cg *cg, int no_th, int th)
 	bf_cg_emit_jmp(cg, BF_JMP_REG(BPF_JLT, BPF_REG_5, BPF_REG_4, 0), no_th);
 	bf_cg_emit(cg, BF_LDX_MEM(BPF_B, BPF_REG_4, BPF_REG_10, BF_FP_WIN_NH + 9));
 	bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_4, BF_FP_L4PROTO));
-	/* Non-first fragments have no transport header. */
+	/* A non-first fragment keeps the transport offset after the IP
+	 * header, as nf_tables' thoff; BF_FP_FRAG tells loads apart. */
 	_bf_ldx_be16(cg, BPF_REG_4, BF_FP_WIN_NH + 6);
 	bf_cg_emit(cg, BF_ALU64_IMM(BPF_AND, BPF_REG_4, 0x1fff));
-	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JNE, BPF_REG_4, 0, 0), no_th);
+	{
+		int first = bf_cg_label_new(cg);
+
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_4, 0, 0), first);
+		bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_FRAG, 1));
+		bf_cg_label_here(cg, first);
+	}
 	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_7, BPF_REG_3));
 	bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BPF_REG_7, BPF_REG_2));
 	bf_cg_emit_jmp(cg, BF_JA(0), th);
@@ -169,8 +182,9 @@ static void _bf_parse_ipv6(struct bf_cg *cg, int no_th, int th)
 		bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BPF_REG_7, BPF_REG_1));
 		bf_cg_emit_jmp(cg, BF_JA(0), next);
 
-		/* Fragment: 8 bytes; a non-first fragment ends the walk with
-		 * its next header as protocol and no transport header. */
+		/* Fragment: 8 bytes; a non-first fragment ends the walk
+		 * (ipv6_find_hdr()): its next header is the protocol and the
+		 * transport offset follows the fragment header, flagged. */
 		bf_cg_label_here(cg, frag);
 		_bf_read_ext(cg, 4, unset);
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_B, BPF_REG_9, BPF_REG_10, BF_FP_TMP));
@@ -178,8 +192,8 @@ static void _bf_parse_ipv6(struct bf_cg *cg, int no_th, int th)
 		bf_cg_emit(cg, BF_ALU64_IMM(BPF_AND, BPF_REG_1, 0xfff8));
 		bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_7, 8));
 		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), next);
-		bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_9, BF_FP_L4PROTO));
-		bf_cg_emit_jmp(cg, BF_JA(0), no_th);
+		bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_FRAG, 1));
+		bf_cg_emit_jmp(cg, BF_JA(0), found);
 
 		bf_cg_label_here(cg, found);
 		bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_9, BF_FP_L4PROTO));
@@ -203,6 +217,7 @@ int bf_cg_parse_headers(struct bf_cg *cg)
 
 	bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_L4PROTO, BF_UNSET));
 	bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_OFF_TH, BF_UNSET));
+	bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_FRAG, 0));
 	bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_AVAIL_TH, 0));
 	bf_cg_emit(cg, BF_ST_MEM(BPF_DW, BPF_REG_10, BF_FP_AVAIL_NH, 0));
 
@@ -268,7 +283,9 @@ int bf_cg_launder_slots(struct bf_cg *cg)
 	 */
 	bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE, BF_KEYS_ZERO_OFF);
 	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_2, 0));
-	for (int off = BF_FP_PROLOGUE_LO; off < BF_FP_WIN_TH; off += 8) {
+	for (int off = BF_FP_FRAG; off < BF_FP_WIN_TH; off += 8) {
+		if (off > BF_FP_FRAG && off < BF_FP_PROLOGUE_LO)
+			continue; /* key, scratch and dynptr slots */
 		if (off == BF_FP_DYNPTR || off == BF_FP_DYNPTR + 8 ||
 		    off == BF_FP_TMP || off == BF_FP_TMP + 8)
 			continue;

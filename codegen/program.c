@@ -415,6 +415,7 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	bf_cg_label_here(cg, seed);
 	for (int off = BF_FP_PROLOGUE_LO; off < BF_FP_REGS; off += 8)
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, off));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_FRAG));
 	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
 	bf_cg_emit(cg, BF_EXIT());
 
@@ -539,6 +540,8 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 	p->map_refs = TAKE_PTR(cg.map_refs);
 	p->n_map_refs = cg.n_map_refs;
 	_bf_cg_release(&cg);
+	if (bf_codegen_verbose_bytecode())
+		bf_program_dump(p, stderr);
 	*prog = p;
 	return 0;
 }

@@ -23,6 +23,43 @@ static int _bf_tc_prologue(struct bf_cg *cg)
 	return bf_cg_err(cg);
 }
 
+/* The stack takes an 802.1Q tag out of the data (skb_vlan_untag() at
+ * ingress, hardware acceleration) into skb->vlan_tci; nf_tables puts it
+ * back for link-layer loads (nft_payload_copy_vlan), so `ether type` is
+ * 0x8100 and `vlan id` matches. Rebuild the window that way: bytes 12..19
+ * move to 16..23, the tag goes at 12. */
+static int _bf_tc_ll_vlan(struct bf_cg *cg)
+{
+	int done = bf_cg_label_new(cg);
+	int clamp = bf_cg_label_new(cg);
+
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_9, 0));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BF_R_CTX,
+				  offsetof(struct __sk_buff, vlan_present)));
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, 0, 0), done);
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, BF_FP_WIN_LL + 12));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_3, BPF_REG_10, BF_FP_WIN_LL + 16));
+	bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_2, BF_FP_WIN_LL + 16));
+	bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_3, BF_FP_WIN_LL + 20));
+	/* vlan_proto holds the network-order value, vlan_tci host order. */
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_4, BF_R_CTX,
+				  offsetof(struct __sk_buff, vlan_proto)));
+	bf_cg_emit(cg, BF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_4, BF_FP_WIN_LL + 12));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_4, BF_R_CTX,
+				  offsetof(struct __sk_buff, vlan_tci)));
+	bf_cg_emit(cg, BF_BSWAP_BE(BPF_REG_4, 16));
+	bf_cg_emit(cg, BF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_4, BF_FP_WIN_LL + 14));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_AVAIL_LL));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_1, 4));
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JLE, BPF_REG_1, BF_WIN_LL_LEN, 0), clamp);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_1, BF_WIN_LL_LEN));
+	bf_cg_label_here(cg, clamp);
+	bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_1, BF_FP_AVAIL_LL));
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_9, 4));
+	bf_cg_label_here(cg, done);
+	return bf_cg_err(cg);
+}
+
 static int _bf_tc_retval(enum bf_verdict verdict)
 {
 	return verdict == BF_VERDICT_DROP ? TCX_DROP : TCX_NEXT;
@@ -106,6 +143,7 @@ const struct bf_flavour_ops bf_flavour_tc = {
 	.has_ll = true,
 	.prologue = _bf_tc_prologue,
 	.load_bytes = bf_flavour_skb_load_bytes,
+	.ll_vlan = _bf_tc_ll_vlan,
 	.retval = _bf_tc_retval,
 	.meta = _bf_tc_meta,
 };

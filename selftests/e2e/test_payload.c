@@ -38,7 +38,11 @@ struct kind {
 	uint8_t l4proto;
 	size_t cut; /* > 0: pass only this many bytes (frame offset) */
 	bool cut_at_th; /* cut is relative to the transport header */
-	bool th_fails; /* transport header loads must fail (later fragment) */
+	bool th_fails; /* transport header loads must fail */
+	/* A later fragment: nf_tables' fast path (1, 2 or 4-byte aligned
+	 * loads) reads its data at the transport offset as is; every other
+	 * transport load fails. */
+	bool th_frag;
 	bool th_unspec; /* in-bounds transport loads are not checked */
 	uint8_t want_l4proto; /* meta l4proto expected (0: spec l4proto) */
 	/* nf_tables' transport header is this many bytes before the
@@ -110,6 +114,10 @@ static size_t _gen_probes(const struct e2e_flavour *f, const struct kind *k,
 				p->len = _lens[i];
 				p->ok = start + _lens[i] <= len;
 				if (b == BF_PAYLOAD_TH && k->th_fails)
+					p->ok = false;
+				if (b == BF_PAYLOAD_TH && k->th_frag &&
+				    !((_lens[i] == 1 || _lens[i] == 2 || _lens[i] == 4) &&
+				      !(offs[j] % _lens[i])))
 					p->ok = false;
 				/* Spread over a few offsets only, but always
 				 * keep the ones that straddle the end. */
@@ -305,6 +313,19 @@ static void test_dport_verdict(void **state)
 				 e2e_retval(f->hook, BF_VERDICT_DROP));
 		return;
 	}
+	/* A later fragment: th+2 holds fragment data, compared as is. */
+	if (k->th_frag) {
+		uint16_t got = (uint16_t)(pkt[l.th + 2] << 8 | pkt[l.th + 3]);
+
+		assert_true(l.th + 4 <= len);
+		assert_int_equal(e2e_verdict_of(f, BF_VERDICT_ACCEPT, eq, 3, pkt, len),
+				 e2e_retval(f->hook, got == spec.dport ?
+						     BF_VERDICT_DROP : BF_VERDICT_ACCEPT));
+		assert_int_equal(e2e_verdict_of(f, BF_VERDICT_ACCEPT, neq, 3, pkt, len),
+				 e2e_retval(f->hook, got != spec.dport + 1 ?
+						     BF_VERDICT_DROP : BF_VERDICT_ACCEPT));
+		return;
+	}
 	/* main() registers this test only where it applies. */
 	assert_int_equal(e2e_verdict_of(f, BF_VERDICT_ACCEPT, eq, 3, pkt, len),
 			 want);
@@ -458,11 +479,11 @@ static const struct kind _kinds[] = {
 	{ "ip4_frag_first_udp", 4, .setup = _frag4_first,
 	  .l4proto = PKT_PROTO_UDP },
 	{ "ip4_frag_later_udp", 4, .setup = _frag4_later,
-	  .l4proto = PKT_PROTO_UDP, .th_fails = true },
+	  .l4proto = PKT_PROTO_UDP, .th_frag = true },
 	{ "ip6_frag_first_tcp", 6, .setup = _frag6_first,
 	  .l4proto = PKT_PROTO_TCP },
 	{ "ip6_frag_later_udp", 6, .setup = _frag6_later,
-	  .l4proto = PKT_PROTO_UDP, .th_fails = true },
+	  .l4proto = PKT_PROTO_UDP, .th_frag = true },
 	/* Ethernet padding: a 42-byte frame padded to 60. */
 	{ "ip4_udp_padded", 4, .setup = _nopayload, .l4proto = PKT_PROTO_UDP,
 	  .pad = 18 },
