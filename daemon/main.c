@@ -17,9 +17,11 @@
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
 
+#include "codegen/codegen.h"
 #include "daemon/opts.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
+#include "nfnl/nft.h"
 
 static void _bf_log_config(const struct bf_opts *opts)
 {
@@ -46,9 +48,8 @@ static void _bf_log_config(const struct bf_opts *opts)
 		opts->transient ? "transient" : "persistent", opts->runtime_dir,
 		opts->bpffs_path, verbose[0] ? "; verbose: " : "", verbose);
 
-	if (bf_opts_verbose(opts, BF_VERBOSE_BPF) ||
-	    bf_opts_verbose(opts, BF_VERBOSE_BYTECODE))
-		bf_info("verbose flags 'bpf' and 'bytecode' are recorded; they take effect once rules are compiled by the daemon");
+	bf_codegen_set_verbose(bf_opts_verbose(opts, BF_VERBOSE_BYTECODE),
+			       bf_opts_verbose(opts, BF_VERBOSE_BPF));
 }
 
 /*
@@ -180,6 +181,11 @@ int main(int argc, char *argv[])
 		bf_err("--with-bpf-token: BPF token support is not implemented yet");
 		return EXIT_FAILURE;
 	}
+
+	/* Without it, NETLINK_NETFILTER clients get the kernel's answers for
+	 * a missing nf_tables (nfnl/transport.c). */
+	if (bf_opts_front_enabled(&opts, BF_FRONT_NFT))
+		bf_nft_setup();
 
 	return _bf_run(&opts) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

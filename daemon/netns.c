@@ -23,6 +23,8 @@ struct bf_netns_registry {
 	uint64_t next_id;
 };
 
+struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
+
 static unsigned int _bf_netns_hash(dev_t dev, ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
@@ -46,7 +48,11 @@ int bf_netns_registry_new(struct bf_netns_registry **out)
 static void _bf_netns_ctx_free(struct bf_netns_ctx *ctx)
 {
 	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
-		/* A front-end with state holds a reference: it must be gone. */
+		/* Only the registry going away frees a context with state. */
+		if (ctx->front[i] && bf_netns_fronts[i].free) {
+			bf_netns_fronts[i].free(ctx->front[i]);
+			ctx->front[i] = NULL;
+		}
 		assert(!ctx->front[i]);
 	}
 	free(ctx);
@@ -121,7 +127,22 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 		return;
 
 	assert((*ctx)->refcnt > 0);
-	if (--(*ctx)->refcnt > 0) {
+	--(*ctx)->refcnt;
+
+	/* The last client left: front-ends drop state that holds nothing. */
+	for (int i = 0; i < _BF_FRONT_MAX && (*ctx)->refcnt > 0 &&
+			!(*ctx)->nclients; ++i) {
+		const struct bf_netns_front_ops *ops = &bf_netns_fronts[i];
+
+		if (!(*ctx)->front[i] || !ops->idle || !ops->free ||
+		    !ops->idle((*ctx)->front[i]))
+			continue;
+		ops->free((*ctx)->front[i]);
+		(*ctx)->front[i] = NULL;
+		--(*ctx)->refcnt;
+	}
+
+	if ((*ctx)->refcnt > 0) {
 		*ctx = NULL;
 		return;
 	}

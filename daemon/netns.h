@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -33,6 +34,20 @@ struct bf_netns_ctx {
 };
 
 struct bf_netns_registry;
+
+/**
+ * What the registry calls on a front-end's per-netns state (front[]).
+ * @idle: once no client is left in the netns: true if the state holds
+ *        nothing worth keeping; it is then freed and its reference dropped.
+ * @free: free the state (idle, or the registry going away).
+ */
+struct bf_netns_front_ops {
+	bool (*idle)(void *state);
+	void (*free)(void *state);
+};
+
+/** Set by the front-ends at start-up; unset entries are never called. */
+extern struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
 
 int bf_netns_registry_new(struct bf_netns_registry **out);
 /** Free the registry and every context left in it. Accepts NULL. */

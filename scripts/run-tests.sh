@@ -38,6 +38,8 @@ if [ "$which" = all ] || [ "$which" = shell ]; then
 		[ "$(basename "$t")" = lib.sh ] && continue
 		[ -f "$t" ] && run_one "shell/$(basename "$t")" env BUILD="$BUILD" bash "$t"
 	done
+	run_one "diff/nft_diff.sh" env BUILD="$BUILD" bash selftests/diff/nft_diff.sh
+	run_one "diff/verdict_diff.sh" env BUILD="$BUILD" bash selftests/diff/verdict_diff.sh
 fi
 
 if [ "$which" = all ] || [ "$which" = fuzz ]; then

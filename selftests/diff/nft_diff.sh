@@ -2,10 +2,12 @@
 # Differential test: every line of corpus.nft (after setup.nft) is run by
 # unmodified nft against kernel nf_tables in one scratch netns and against
 # bpfilter (private daemon, through bfexec) in another. Exit codes and
-# error messages must be identical, then `nft list ruleset`.
+# error messages must be identical, then `nft list ruleset`. Commands of
+# unsupported.nft must be refused by bpfilter (EOPNOTSUPP, the statement
+# underlined) and change nothing.
 # TAP-like lines, a closing "N passed, N failed" line; exit 0 when all
-# match, 1 otherwise, 4 to skip. Not part of `make check` until the nft
-# front-end (issue 3) serves the whole corpus: `make diff-test`.
+# match, 1 otherwise, 4 to skip. Part of `make check`; `make diff-test`
+# runs it alone.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -68,6 +70,19 @@ while IFS= read -r line; do
 	check "$line" "$kr" "$ko" "$br" "$bo"
 done < "$here/corpus.nft"
 
+while IFS= read -r line; do
+	case $line in ''|'#'*) continue ;; esac
+	n=$((n + 1))
+	bo=$(bpf "$line" 2>&1); br=$?
+	if [ "$br" -eq 1 ] && printf '%s' "$bo" | grep -q "Operation not supported" &&
+	   printf '%s' "$bo" | grep -q '\^'; then
+		pass=$((pass + 1)); echo "ok $n - refused as unsupported: $line"
+	else
+		fail=$((fail + 1)); echo "not ok $n - refused as unsupported: $line"
+		echo "#   bpfilter rc $br: $(printf '%s' "$bo" | head -n 3 | tr '\n' '|')"
+	fi
+done < "$here/unsupported.nft"
+
 ko=$(kern list ruleset 2>&1); kr=$?
 bo=$(bpf list ruleset 2>&1); br=$?
 check "list ruleset" "$kr" "$ko" "$br" "$bo"
@@ -76,6 +91,12 @@ if [ "$ko" != "$bo" ]; then
 	printf '%s\n' "$bo" > "$work/bpfilter.txt"
 	diff -u "$work/kernel.txt" "$work/bpfilter.txt" | head -n 40 | sed 's/^/#   /'
 fi
+
+for opt in -a -j; do
+	ko=$(kern "$opt" list ruleset 2>&1); kr=$?
+	bo=$(bpf "$opt" list ruleset 2>&1); br=$?
+	check "nft $opt list ruleset" "$kr" "$ko" "$br" "$bo"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The nftables front-end (NFNL_SUBSYS_NFTABLES): one world per network
+ * namespace (tables, chains, rules, handles, generation id), batches as
+ * transactions, dumps byte-identical to nf_tables', base chains compiled
+ * and attached in the client's netns. Documentation/nft.md.
+ *
+ *   nft_world.c   the objects, lookups, copies for transactions
+ *   nft_msg.c     the handler: dispatch, batches, NEW and DEL messages
+ *   nft_dump.c    GET requests, dumps, object messages (also for echo and
+ *                 monitor events)
+ *   nft_attach.c  compile and attach base chains at commit
+ */
+#pragma once
+
+#include <linux/netlink.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <bpfilter/ir.h>
+
+#include "nfnl/nlattr.h"
+#include "nfnl/transport.h"
+
+#define BF_NFT_NAME_MAX 256 /* NFT_NAME_MAXLEN, NUL included */
+#define BF_NFT_UDATA_MAX 256 /* NFT_USERDATA_MAXLEN */
+#define BF_NFT_TYPE_MAX 16
+/* Dump datagrams: about NLMSG_GOODSIZE, as the kernel sends them. */
+#define BF_NFT_DGRAM_SIZE 3776
+
+struct bf_nft_hook;
+
+/** A rule: immutable once built, shared (refcounted) between world copies. */
+struct bf_nft_rule {
+	unsigned int refcnt;
+	uint64_t handle;
+	struct bf_rule *ir;
+	uint8_t *udata;
+	uint16_t udlen;
+};
+
+struct bf_nft_chain {
+	char name[BF_NFT_NAME_MAX];
+	uint64_t handle;
+	/* NFTA_CHAIN_ID of the batch that created it (0: none). */
+	uint32_t id;
+	bool base;
+	uint32_t hooknum;
+	int32_t prio;
+	uint32_t policy; /* NF_ACCEPT or NF_DROP */
+	char type[BF_NFT_TYPE_MAX];
+	char dev[16]; /* netdev only, "" if none */
+	uint32_t flags; /* NFTA_CHAIN_FLAGS as the kernel dumps them */
+	uint8_t *udata;
+	uint16_t udlen;
+	struct bf_nft_rule **rules;
+	size_t n_rules;
+	size_t cap_rules;
+	/* Attach state (base chains): shared by the copies of a world, owned
+	 * by the committed one. */
+	struct bf_nft_hook *hook;
+	/* Transaction only: the last message that changed the chain. */
+	const struct nlmsghdr *last_nlh;
+};
+
+struct bf_nft_table {
+	int family;
+	char name[BF_NFT_NAME_MAX];
+	uint64_t handle;
+	uint32_t flags;
+	uint8_t *udata;
+	uint16_t udlen;
+	/* Handle generator of chains and rules (table->hgenerator). */
+	uint64_t hgen;
+	struct bf_nft_chain **chains;
+	size_t n_chains;
+	size_t cap_chains;
+	/* Transaction only: base chains need a recompile. */
+	bool dirty;
+};
+
+struct bf_nft_world {
+	uint32_t genid;
+	uint64_t table_handle;
+	struct bf_nft_table **tables;
+	size_t n_tables;
+	size_t cap_tables;
+};
+
+/* nft_world.c */
+int bf_nft_world_new(struct bf_nft_world **out);
+/** Free a world; @detach also frees the attach state of its chains. */
+void bf_nft_world_free(struct bf_nft_world **world, bool detach);
+/** Copy for a transaction: rules and attach state are shared. */
+int bf_nft_world_clone(const struct bf_nft_world *src,
+		       struct bf_nft_world **out);
+
+struct bf_nft_table *bf_nft_table_find(const struct bf_nft_world *w,
+				       int family, const char *name);
+struct bf_nft_table *bf_nft_table_find_handle(const struct bf_nft_world *w,
+					      int family, uint64_t handle);
+int bf_nft_table_add(struct bf_nft_world *w, struct bf_nft_table *t);
+void bf_nft_table_remove(struct bf_nft_world *w, struct bf_nft_table *t);
+void bf_nft_table_free(struct bf_nft_table **t, bool detach);
+
+struct bf_nft_chain *bf_nft_chain_find(const struct bf_nft_table *t,
+				       const char *name);
+struct bf_nft_chain *bf_nft_chain_find_handle(const struct bf_nft_table *t,
+					      uint64_t handle);
+int bf_nft_chain_add(struct bf_nft_table *t, struct bf_nft_chain *c);
+void bf_nft_chain_remove(struct bf_nft_table *t, struct bf_nft_chain *c);
+void bf_nft_chain_free(struct bf_nft_chain **c, bool detach);
+/** chain->use as the kernel counts it: rules plus jumps into the chain. */
+uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
+			  const struct bf_nft_chain *c);
+
+/** Index of the rule with @handle in @c, or -1. */
+ssize_t bf_nft_rule_find(const struct bf_nft_chain *c, uint64_t handle);
+/** Insert @r at index @pos (taking the caller's reference). */
+int bf_nft_rule_insert(struct bf_nft_chain *c, size_t pos,
+		       struct bf_nft_rule *r);
+void bf_nft_rule_remove_at(struct bf_nft_chain *c, size_t pos);
+void bf_nft_rule_put(struct bf_nft_rule **r);
+
+/**
+ * Split the attributes of message @nlh (after its nfgenmsg) into
+ * @tb[0..@max], checked against @policy: -EINVAL with *@bad set otherwise.
+ */
+int bf_nft_parse_msg(const struct nlmsghdr *nlh,
+		     const struct bf_nla_policy *policy, unsigned int max,
+		     const struct nlattr **tb, const struct nlattr **bad);
+
+/** Copy a string attribute (max @size - 1 characters): -EINVAL if longer. */
+int bf_nft_attr_str(const struct nlattr *a, char *buf, size_t size);
+
+/* nft_dump.c */
+struct bf_nft_req {
+	struct bf_nfnl_conn *conn;
+	struct bf_nft_world *world;
+	uint32_t portid;
+	uint32_t pid; /* the client process, for NEWGEN */
+};
+
+/** Answer a non-batch request of the nftables subsystem. */
+int bf_nft_get(const struct bf_nft_req *req, const struct nlmsghdr *nlh);
+
+/**
+ * Object messages (replies, dumps, events). Each appends one message at
+ * @nlh (@buflen bytes available) and returns 0 or -EMSGSIZE. A rule
+ * dumped (@dump) carries current counters and the previous rule's handle;
+ * an event the IR's counters and a position only in mid-chain.
+ */
+int bf_nft_fill_table(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+		      uint16_t flags, uint32_t portid, uint32_t seq,
+		      uint32_t genid, const struct bf_nft_table *t);
+int bf_nft_fill_chain(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+		      uint16_t flags, uint32_t portid, uint32_t seq,
+		      uint32_t genid, const struct bf_nft_table *t,
+		      const struct bf_nft_chain *c);
+int bf_nft_fill_rule(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+		     uint16_t flags, uint32_t portid, uint32_t seq,
+		     uint32_t genid, const struct bf_nft_table *t,
+		     const struct bf_nft_chain *c, size_t idx, bool dump);
+int bf_nft_fill_gen(struct nlmsghdr *nlh, size_t buflen, uint32_t portid,
+		    uint32_t seq, uint32_t genid, uint32_t pid);
+
+/* nft_attach.c */
+/**
+ * Compile every base chain of the dirty tables of @next and attach or
+ * replace them in the netns of process @pid; free the attach state of
+ * the base chains of @prev that are gone from @next. On failure nothing
+ * changed: *@bad_nlh names the message to blame (may stay NULL) and
+ * @msg says why.
+ */
+int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
+			 uint32_t pid, const struct nlmsghdr **bad_nlh,
+			 char *msg, size_t msglen);
+void bf_nft_hook_free(struct bf_nft_hook **hook);
+/** Sum of the current values of counter @expr of rule @rule (index) of
+ * chain @c over every program of table @t: -ENOENT when none has it. */
+int bf_nft_hook_counter(const struct bf_nft_table *t,
+			const struct bf_nft_chain *c, size_t rule, size_t expr,
+			uint64_t *packets, uint64_t *bytes);
+
+/* nft_msg.c: transactions */
+struct bf_netns_ctx;
+
+struct bf_nft_ack {
+	const struct nlmsghdr *nlh;
+	int err;
+	const struct nlattr *bad;
+	char *msg;
+};
+
+struct bf_nft_event {
+	uint8_t *buf;
+	size_t len;
+	bool echo; /* unicast to the requester too (NLM_F_ECHO) */
+};
+
+struct bf_nft_txn {
+	struct bf_nfnl_conn *conn;
+	struct bf_netns_ctx *ctx;
+	/* The committed world and the copy the batch works on. */
+	struct bf_nft_world *old;
+	struct bf_nft_world *w;
+	uint32_t portid;
+	uint32_t pid;
+	bool changed;
+	bool failed;
+	/* Replies (ACKs and errors), in message order, sent at the end. */
+	struct bf_nft_ack *acks;
+	size_t n_acks;
+	size_t cap_acks;
+	/* Monitor events, sent on commit. */
+	struct bf_nft_event *events;
+	size_t n_events;
+	size_t cap_events;
+};
+
+/** One batch message being processed. */
+struct bf_nft_op {
+	struct bf_nft_txn *txn;
+	const struct nlmsghdr *nlh;
+	int family;
+	/* Set on failure: the attribute to blame and a message. */
+	const struct nlattr *bad;
+	char msg[256];
+};
+
+/** Queue a monitor event (copied). */
+int bf_nft_txn_event(struct bf_nft_txn *txn, const void *msg, size_t len,
+		     bool echo);
+
+/* nft_obj.c */
+/** Apply one batch message to op->txn->w: 0 or a negative errno. */
+int bf_nft_obj_msg(struct bf_nft_op *op);
+
+/* nft_msg.c */
+/** The handler registered as bf_nfnl_handler. */
+int bf_nft_handler(struct bf_nfnl_conn *conn, const void *buf, size_t len);
+/** Register the front-end (handler and netns state hooks). */
+void bf_nft_setup(void);

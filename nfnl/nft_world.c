@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The nftables world of one netns: tables, chains and rules, as nf_tables
+ * keeps them (list order is dump order), and the copies transactions work
+ * on. Rules are immutable and shared between copies, so copying a world
+ * costs one pointer per rule.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfnl/nft.h"
+#include "nfnl/nlattr.h"
+
+int bf_nft_attr_str(const struct nlattr *a, char *buf, size_t size)
+{
+	const char *s = bf_nla_data(a);
+	size_t len = strnlen(s, bf_nla_len(a));
+
+	if (len >= size)
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+
+	return 0;
+}
+
+static int _bf_grow(void **arr, size_t *cap, size_t need, size_t elsize)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, ncap * elsize);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+
+	return 0;
+}
+
+int bf_nft_world_new(struct bf_nft_world **out)
+{
+	struct bf_nft_world *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	/* nf_tables_init_net(): base_seq = 1. */
+	w->genid = 1;
+	*out = w;
+
+	return 0;
+}
+
+void bf_nft_rule_put(struct bf_nft_rule **r)
+{
+	if (!*r)
+		return;
+	if (--(*r)->refcnt == 0) {
+		bf_rule_free(&(*r)->ir);
+		free((*r)->udata);
+		free(*r);
+	}
+	*r = NULL;
+}
+
+void bf_nft_chain_free(struct bf_nft_chain **c, bool detach)
+{
+	if (!*c)
+		return;
+	for (size_t i = 0; i < (*c)->n_rules; i++)
+		bf_nft_rule_put(&(*c)->rules[i]);
+	free((*c)->rules);
+	free((*c)->udata);
+	if (detach)
+		bf_nft_hook_free(&(*c)->hook);
+	free(*c);
+	*c = NULL;
+}
+
+void bf_nft_table_free(struct bf_nft_table **t, bool detach)
+{
+	if (!*t)
+		return;
+	for (size_t i = 0; i < (*t)->n_chains; i++)
+		bf_nft_chain_free(&(*t)->chains[i], detach);
+	free((*t)->chains);
+	free((*t)->udata);
+	free(*t);
+	*t = NULL;
+}
+
+void bf_nft_world_free(struct bf_nft_world **w, bool detach)
+{
+	if (!*w)
+		return;
+	for (size_t i = 0; i < (*w)->n_tables; i++)
+		bf_nft_table_free(&(*w)->tables[i], detach);
+	free((*w)->tables);
+	free(*w);
+	*w = NULL;
+}
+
+static void *_bf_memdup(const void *p, size_t len)
+{
+	void *q;
+
+	if (!p || !len)
+		return NULL;
+	q = malloc(len);
+	if (q)
+		memcpy(q, p, len);
+	return q;
+}
+
+static struct bf_nft_chain *_bf_chain_clone(const struct bf_nft_chain *src)
+{
+	struct bf_nft_chain *c = malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
+	*c = *src;
+	c->rules = NULL;
+	c->cap_rules = 0;
+	c->udata = _bf_memdup(src->udata, src->udlen);
+	if (src->udlen && !c->udata)
+		goto err;
+	if (_bf_grow((void **)&c->rules, &c->cap_rules, src->n_rules,
+		     sizeof(*c->rules)))
+		goto err;
+	for (size_t i = 0; i < src->n_rules; i++) {
+		c->rules[i] = src->rules[i];
+		++c->rules[i]->refcnt;
+	}
+	c->last_nlh = NULL;
+
+	return c;
+
+err:
+	free(c->udata);
+	free(c);
+	return NULL;
+}
+
+static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
+{
+	struct bf_nft_table *t = malloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	*t = *src;
+	t->chains = NULL;
+	t->cap_chains = 0;
+	t->n_chains = 0;
+	t->dirty = false;
+	t->udata = _bf_memdup(src->udata, src->udlen);
+	if ((src->udlen && !t->udata) ||
+	    _bf_grow((void **)&t->chains, &t->cap_chains, src->n_chains,
+		     sizeof(*t->chains))) {
+		bf_nft_table_free(&t, false);
+		return NULL;
+	}
+	for (size_t i = 0; i < src->n_chains; i++) {
+		t->chains[i] = _bf_chain_clone(src->chains[i]);
+		if (!t->chains[i]) {
+			bf_nft_table_free(&t, false);
+			return NULL;
+		}
+		t->n_chains++;
+	}
+
+	return t;
+}
+
+int bf_nft_world_clone(const struct bf_nft_world *src,
+		       struct bf_nft_world **out)
+{
+	struct bf_nft_world *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->genid = src->genid;
+	w->table_handle = src->table_handle;
+	if (_bf_grow((void **)&w->tables, &w->cap_tables, src->n_tables,
+		     sizeof(*w->tables))) {
+		free(w);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < src->n_tables; i++) {
+		w->tables[i] = _bf_table_clone(src->tables[i]);
+		if (!w->tables[i]) {
+			bf_nft_world_free(&w, false);
+			return -ENOMEM;
+		}
+		w->n_tables++;
+	}
+	*out = w;
+
+	return 0;
+}
+
+struct bf_nft_table *bf_nft_table_find(const struct bf_nft_world *w,
+				       int family, const char *name)
+{
+	for (size_t i = 0; i < w->n_tables; i++) {
+		struct bf_nft_table *t = w->tables[i];
+
+		if (t->family == family && !strcmp(t->name, name))
+			return t;
+	}
+	return NULL;
+}
+
+struct bf_nft_table *bf_nft_table_find_handle(const struct bf_nft_world *w,
+					      int family, uint64_t handle)
+{
+	for (size_t i = 0; i < w->n_tables; i++) {
+		struct bf_nft_table *t = w->tables[i];
+
+		if (t->family == family && t->handle == handle)
+			return t;
+	}
+	return NULL;
+}
+
+int bf_nft_table_add(struct bf_nft_world *w, struct bf_nft_table *t)
+{
+	if (_bf_grow((void **)&w->tables, &w->cap_tables, w->n_tables + 1,
+		     sizeof(*w->tables)))
+		return -ENOMEM;
+	w->tables[w->n_tables++] = t;
+
+	return 0;
+}
+
+void bf_nft_table_remove(struct bf_nft_world *w, struct bf_nft_table *t)
+{
+	for (size_t i = 0; i < w->n_tables; i++) {
+		if (w->tables[i] != t)
+			continue;
+		memmove(&w->tables[i], &w->tables[i + 1],
+			(w->n_tables - i - 1) * sizeof(*w->tables));
+		w->n_tables--;
+		return;
+	}
+}
+
+struct bf_nft_chain *bf_nft_chain_find(const struct bf_nft_table *t,
+				       const char *name)
+{
+	for (size_t i = 0; i < t->n_chains; i++) {
+		if (!strcmp(t->chains[i]->name, name))
+			return t->chains[i];
+	}
+	return NULL;
+}
+
+struct bf_nft_chain *bf_nft_chain_find_handle(const struct bf_nft_table *t,
+					      uint64_t handle)
+{
+	for (size_t i = 0; i < t->n_chains; i++) {
+		if (t->chains[i]->handle == handle)
+			return t->chains[i];
+	}
+	return NULL;
+}
+
+int bf_nft_chain_add(struct bf_nft_table *t, struct bf_nft_chain *c)
+{
+	if (_bf_grow((void **)&t->chains, &t->cap_chains, t->n_chains + 1,
+		     sizeof(*t->chains)))
+		return -ENOMEM;
+	t->chains[t->n_chains++] = c;
+
+	return 0;
+}
+
+void bf_nft_chain_remove(struct bf_nft_table *t, struct bf_nft_chain *c)
+{
+	for (size_t i = 0; i < t->n_chains; i++) {
+		if (t->chains[i] != c)
+			continue;
+		memmove(&t->chains[i], &t->chains[i + 1],
+			(t->n_chains - i - 1) * sizeof(*t->chains));
+		t->n_chains--;
+		return;
+	}
+}
+
+uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
+			  const struct bf_nft_chain *c)
+{
+	uint32_t use = (uint32_t)c->n_rules;
+
+	for (size_t i = 0; i < t->n_chains; i++) {
+		const struct bf_nft_chain *o = t->chains[i];
+
+		for (size_t j = 0; j < o->n_rules; j++) {
+			const struct bf_rule *ir = o->rules[j]->ir;
+
+			for (size_t k = 0; k < ir->n_exprs; k++) {
+				const struct bf_expr *e = &ir->exprs[k];
+
+				if (e->type == BF_EXPR_VERDICT &&
+				    (e->verdict.code == BF_VERDICT_JUMP ||
+				     e->verdict.code == BF_VERDICT_GOTO) &&
+				    !strcmp(e->verdict.chain, c->name))
+					use++;
+			}
+		}
+	}
+
+	return use;
+}
+
+ssize_t bf_nft_rule_find(const struct bf_nft_chain *c, uint64_t handle)
+{
+	for (size_t i = 0; i < c->n_rules; i++) {
+		if (c->rules[i]->handle == handle)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int bf_nft_rule_insert(struct bf_nft_chain *c, size_t pos,
+		       struct bf_nft_rule *r)
+{
+	if (_bf_grow((void **)&c->rules, &c->cap_rules, c->n_rules + 1,
+		     sizeof(*c->rules)))
+		return -ENOMEM;
+	memmove(&c->rules[pos + 1], &c->rules[pos],
+		(c->n_rules - pos) * sizeof(*c->rules));
+	c->rules[pos] = r;
+	c->n_rules++;
+
+	return 0;
+}
+
+void bf_nft_rule_remove_at(struct bf_nft_chain *c, size_t pos)
+{
+	bf_nft_rule_put(&c->rules[pos]);
+	memmove(&c->rules[pos], &c->rules[pos + 1],
+		(c->n_rules - pos - 1) * sizeof(*c->rules));
+	c->n_rules--;
+}
