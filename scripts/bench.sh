@@ -21,4 +21,7 @@ fi
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs," \
 	"$(nft --version 2>/dev/null || echo 'nft missing')"
 # shellcheck disable=SC2086 # BENCH_ARGS is a word list on purpose
-exec "$bin" ${BENCH_ARGS:-} "$@"
+"$bin" ${BENCH_ARGS:-} "$@" || exit $?
+echo
+echo "# End to end through the daemon: unmodified nft, kernel beside bpfilter"
+BUILD=$BUILD selftests/bench/nft_bench.sh
