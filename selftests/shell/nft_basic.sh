@@ -182,6 +182,16 @@ bf_check "udp to $OTHER passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" $OTHER
 bf_check "the drop counter counts" bash -c '"$@" | grep -q "counter packets [1-9]"' _ \
 	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" "$BFEXEC" "$NFT" list ruleset
 
+# ping: ICMP echo requests dropped by an nft rule, back after its delete.
+bf_check "ping passes before" bf_ping "$NS_A" "$BF_B4"
+bnft add rule ip f in icmp type echo-request counter drop
+bf_check "ping dropped by icmp type echo-request drop" bf_ping_fails "$NS_A" "$BF_B4"
+bf_check "the icmp counter counts" bash -c '"$@" | grep -q "echo-request counter packets [1-9]"' _ \
+	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" "$BFEXEC" "$NFT" list ruleset
+h=$(bnft -a list chain ip f in | sed -n "s/.*echo-request .*# handle \([0-9]*\)/\1/p")
+bnft delete rule ip f in handle "$h"
+bf_check "ping passes after the icmp rule is deleted" bf_ping "$NS_A" "$BF_B4"
+
 # Counters survive a recompile of the chain (rules added after them).
 bnft add rule ip f in udp dport 1 drop
 bf_check "counter kept across a chain replacement" bash -c '"$@" | grep -q "dport $0 counter packets [1-9]"' $PORT \
