@@ -421,6 +421,13 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 
 	for (int v = BF_VERDICT_ACCEPT; v <= BF_VERDICT_DROP; v++) {
 		bf_cg_label_here(cg, cg->tail[v]);
+		/* Every rule arrives with its own constant slot: add the
+		 * opaque zero so the verifier walks the tail once, not once
+		 * per rule. */
+		bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE,
+				  BF_KEYS_ZERO_OFF);
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, 0));
+		bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BF_R_SLOT, BPF_REG_1));
 		bf_cg_emit_counter_update(cg, BF_R_SLOT, 0);
 		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(v)));
 		bf_cg_emit(cg, BF_EXIT());
