@@ -78,7 +78,7 @@ void bf_cg_emit_ld_imm64(struct bf_cg *cg, int dst, uint64_t v)
 	bf_cg_emit(cg, BF_LD_IMM64_HI((int32_t)(uint32_t)(v >> 32)));
 }
 
-void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, enum bf_map_id map, int kind,
+void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, int map, int kind,
 		       uint32_t off)
 {
 	if (cg->err || cg->unreachable)

@@ -117,9 +117,27 @@ enum bf_map_id {
 	_BF_MAP_MAX,
 };
 
+/* Hash maps of grouped rules are numbered from here (bf_program.groups). */
+#define BF_MAP_GROUP0 16
+
 struct bf_map_ref {
 	size_t insn;
-	enum bf_map_id map;
+	int map; /* enum bf_map_id, or BF_MAP_GROUP0 + group index */
+};
+
+/*
+ * A run of rules `PREFIX KEY == C [counter] accept|drop` compiled as one
+ * hash map lookup of the key: entries in rule order, the first rule with a
+ * key wins (first match), its value {counter slot, code}.
+ */
+#define BF_GROUP_NO_SLOT UINT32_MAX
+#define BF_GROUP_CODE_DROP 1u /* else accept */
+#define BF_GROUP_CODE_COUNT 2u /* update counter slot */
+struct bf_group_map {
+	uint64_t *keys;
+	uint32_t *values; /* pairs: slot, code */
+	size_t n;
+	int fd;
 };
 
 struct bf_fixup {
@@ -148,6 +166,9 @@ struct bf_program {
 	 * number, 0 for an empty bucket. */
 	uint32_t *slot_index;
 	size_t slot_index_cap;
+
+	struct bf_group_map *groups;
+	size_t n_groups;
 
 	int prog_fd;
 	int counters_fd;
@@ -192,7 +213,7 @@ void bf_cg_emit(struct bf_cg *cg, struct bpf_insn insn);
 void bf_cg_emit_ld_imm64(struct bf_cg *cg, int dst, uint64_t v);
 /* Load a map: kind BPF_PSEUDO_MAP_FD (map pointer) or
  * BPF_PSEUDO_MAP_VALUE (address of the first value, at offset @off). */
-void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, enum bf_map_id map, int kind,
+void bf_cg_emit_ld_map(struct bf_cg *cg, int dst, int map, int kind,
 		       uint32_t off);
 int bf_cg_label_new(struct bf_cg *cg);
 void bf_cg_label_here(struct bf_cg *cg, int label);

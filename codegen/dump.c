@@ -59,9 +59,15 @@ static const char *_bf_map_name(const struct bf_map_ref *refs, size_t n_refs,
 {
 	static char buf[32];
 
-	for (size_t i = 0; i < n_refs; i++)
-		if (refs[i].insn == insn)
-			return refs[i].map == BF_MAP_KEYS ? "keys" : "counters";
+	for (size_t i = 0; i < n_refs; i++) {
+		if (refs[i].insn != insn)
+			continue;
+		if (refs[i].map >= BF_MAP_GROUP0) {
+			snprintf(buf, sizeof(buf), "group%d", refs[i].map - BF_MAP_GROUP0);
+			return buf;
+		}
+		return refs[i].map == BF_MAP_KEYS ? "keys" : "counters";
+	}
 	snprintf(buf, sizeof(buf), "fd %d", insns[insn].imm);
 	return buf;
 }

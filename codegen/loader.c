@@ -134,10 +134,34 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		}
 	}
 
-	for (size_t i = 0; i < prog->n_map_refs; i++)
+	/* Grouped rules: one hash map each, filled in rule order so that
+	 * the first rule with a key keeps it. */
+	for (size_t gi = 0; gi < prog->n_groups; gi++) {
+		struct bf_group_map *g = &prog->groups[gi];
+
+		g->fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bf_group", sizeof(uint64_t),
+				       2 * sizeof(uint32_t), (uint32_t)g->n, NULL);
+		if (g->fd < 0) {
+			r = -errno;
+			g->fd = -1;
+			goto err_close_map;
+		}
+		for (size_t e = 0; e < g->n; e++) {
+			if (bpf_map_update_elem(g->fd, &g->keys[e], &g->values[2 * e],
+						BPF_NOEXIST) && errno != EEXIST) {
+				r = -errno;
+				goto err_close_map;
+			}
+		}
+	}
+
+	for (size_t i = 0; i < prog->n_map_refs; i++) {
+		int map = prog->map_refs[i].map;
+
 		prog->insns[prog->map_refs[i].insn].imm =
-			prog->map_refs[i].map == BF_MAP_KEYS ? prog->keys_fd :
-							       prog->counters_fd;
+			map >= BF_MAP_GROUP0 ? prog->groups[map - BF_MAP_GROUP0].fd :
+			map == BF_MAP_KEYS ? prog->keys_fd : prog->counters_fd;
+	}
 
 	/* Try without a log first: cheaper for large programs; reload with
 	 * the log only to explain a rejection. */
@@ -197,6 +221,11 @@ loaded:
 	return 0;
 
 err_close_map:
+	for (size_t gi = 0; gi < prog->n_groups; gi++) {
+		if (prog->groups[gi].fd >= 0)
+			close(prog->groups[gi].fd);
+		prog->groups[gi].fd = -1;
+	}
 	close(prog->counters_fd);
 	prog->counters_fd = -1;
 	if (prog->keys_fd >= 0)
@@ -218,6 +247,13 @@ void bf_program_free(struct bf_program **prog)
 		close(p->counters_fd);
 	if (p->keys_fd >= 0)
 		close(p->keys_fd);
+	for (size_t gi = 0; gi < p->n_groups; gi++) {
+		if (p->groups[gi].fd >= 0)
+			close(p->groups[gi].fd);
+		free(p->groups[gi].keys);
+		free(p->groups[gi].values);
+	}
+	free(p->groups);
 	free(p->insns);
 	free(p->map_refs);
 	free(p->slots);

@@ -272,6 +272,112 @@ static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
 	return true;
 }
 
+/* A keyed group of at least BF_GROUP_MAP_MIN rules, each `KEY == C` then
+ * `[counter] accept|drop` and nothing else, is one hash map lookup. */
+#define BF_GROUP_MAP_MIN 16
+
+static bool _bf_group_mappable(const struct bf_chain *chain, size_t i,
+			       size_t end, size_t p)
+{
+	/* BF_NO_GROUP_MAPS=1 keeps the linear layout (for benchmarks). */
+	if (end - i < BF_GROUP_MAP_MIN || getenv("BF_NO_GROUP_MAPS"))
+		return false;
+	for (size_t j = i; j < end; j++) {
+		const struct bf_rule *r = chain->rules[j];
+		const struct bf_expr *v;
+		size_t k = p + 1;
+
+		if (r->exprs[p].cmp.op != BF_CMP_EQ)
+			return false;
+		if (k < r->n_exprs && r->exprs[k].type == BF_EXPR_COUNTER)
+			k++;
+		if (k + 1 != r->n_exprs)
+			return false;
+		v = &r->exprs[k];
+		if (v->type != BF_EXPR_VERDICT ||
+		    (v->verdict.code != BF_VERDICT_ACCEPT &&
+		     v->verdict.code != BF_VERDICT_DROP))
+			return false;
+	}
+	return true;
+}
+
+/* The lookup replacing the rules of a mappable group; r8 holds the key. */
+static void _bf_emit_group_map(struct bf_cg *cg, const struct bf_chain *chain,
+			       size_t i, size_t end, size_t p, int gend)
+{
+	struct bf_program *prog = cg->prog;
+	struct bf_group_map *g;
+	int with_count = bf_cg_label_new(cg);
+	int drop_nc = bf_cg_label_new(cg);
+	size_t n = end - i;
+
+	g = realloc(prog->groups, (prog->n_groups + 1) * sizeof(*g));
+	if (!g) {
+		bf_cg_fail(cg, -ENOMEM, "out of memory");
+		return;
+	}
+	prog->groups = g;
+	g = &prog->groups[prog->n_groups];
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	g->keys = calloc(n, sizeof(*g->keys));
+	g->values = calloc(n * 2, sizeof(*g->values));
+	if (!g->keys || !g->values) {
+		free(g->keys);
+		free(g->values);
+		bf_cg_fail(cg, -ENOMEM, "out of memory");
+		return;
+	}
+	g->n = n;
+	prog->n_groups++;
+
+	for (size_t j = i; j < end && !cg->err; j++) {
+		const struct bf_rule *r = chain->rules[j];
+		const struct bf_data *d = &r->exprs[p].cmp.data;
+		size_t k = p + 1;
+		uint32_t slot = BF_GROUP_NO_SLOT, code = 0;
+
+		if (r->exprs[k].type == BF_EXPR_COUNTER) {
+			int sl = _bf_counter_slot(cg, chain->name, j, k, r, &r->exprs[k]);
+
+			if (sl < 0)
+				return;
+			slot = (uint32_t)sl;
+			code |= BF_GROUP_CODE_COUNT;
+			k++;
+		}
+		if (r->exprs[k].verdict.code == BF_VERDICT_DROP)
+			code |= BF_GROUP_CODE_DROP;
+		g->keys[j - i] = bf_cg_bytes_le(d->bytes, d->len);
+		g->values[2 * (j - i)] = slot;
+		g->values[2 * (j - i) + 1] = code;
+	}
+
+	bf_cg_emit(cg, BF_STX_MEM(BPF_DW, BPF_REG_10, BF_R_KEY, BF_FP_TMP));
+	bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_GROUP0 + (int)(prog->n_groups - 1),
+			  BPF_PSEUDO_MAP_FD, 0);
+	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
+	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, BF_FP_TMP));
+	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), gend);
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BF_R_SLOT, BPF_REG_0, 0));
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_0, 4));
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, BF_GROUP_CODE_COUNT, 0),
+		       with_count);
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, BF_GROUP_CODE_DROP, 0),
+		       drop_nc);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_ACCEPT)));
+	bf_cg_emit(cg, BF_EXIT());
+	bf_cg_label_here(cg, drop_nc);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_DROP)));
+	bf_cg_emit(cg, BF_EXIT());
+	bf_cg_label_here(cg, with_count);
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, BF_GROUP_CODE_DROP, 0),
+		       cg->tail[BF_VERDICT_DROP]);
+	bf_cg_emit_jmp(cg, BF_JA(0), cg->tail[BF_VERDICT_ACCEPT]);
+}
+
 static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 			   size_t i, size_t end, size_t p, int ret)
 {
@@ -310,6 +416,12 @@ static void _bf_emit_group(struct bf_cg *cg, const struct bf_chain *chain,
 	bf_cg_label_here(cg, gskip);
 	bf_cg_emit_jmp(cg, BF_JA(0), gend);
 	bf_cg_label_here(cg, body);
+
+	if (keyed && _bf_group_mappable(chain, i, end, p)) {
+		_bf_emit_group_map(cg, chain, i, end, p, gend);
+		bf_cg_label_here(cg, gend);
+		return;
+	}
 
 	for (size_t j = i; j < end && !cg->err; j++) {
 		const struct bf_rule *r = chain->rules[j];

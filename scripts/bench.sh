@@ -23,5 +23,8 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs," \
 # shellcheck disable=SC2086 # BENCH_ARGS is a word list on purpose
 "$bin" ${BENCH_ARGS:-} "$@" || exit $?
 echo
+echo "# The udp series again with the linear group layout (BF_NO_GROUP_MAPS=1)"
+BF_NO_GROUP_MAPS=1 "$bin" --series udp --no-nft ${BENCH_ARGS:-} "$@" || exit $?
+echo
 echo "# End to end through the daemon: unmodified nft, kernel beside bpfilter"
 BUILD=$BUILD selftests/bench/nft_bench.sh
