@@ -372,41 +372,122 @@ int bf_program_reset_counters(const struct bf_program *prog)
 	return 0;
 }
 
+struct _bf_slot_ref {
+	uint64_t handle;
+	size_t expr;
+	const char *chain;
+	uint32_t slot;
+};
+
+static int _bf_slot_ref_cmp(const void *a, const void *b)
+{
+	const struct _bf_slot_ref *x = a, *y = b;
+
+	if (x->handle != y->handle)
+		return x->handle < y->handle ? -1 : 1;
+	if (x->expr != y->expr)
+		return x->expr < y->expr ? -1 : 1;
+	return strcmp(x->chain, y->chain);
+}
+
+/* Every slot's per-CPU values of a counters map, in one batch when the
+ * kernel allows it: @out gets n_slots * ncpus values. */
+static int _bf_read_all(const struct bf_program *p, struct bf_counter_value *out)
+{
+	int ncpus = _bf_ncpus();
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	_cleanup_free_ uint32_t *keys = calloc(p->n_slots, sizeof(*keys));
+	uint32_t count = (uint32_t)p->n_slots, out_batch = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	if (!bpf_map_lookup_batch(p->counters_fd, NULL, &out_batch, keys, out,
+				  &count, &opts) ||
+	    (errno == ENOENT && count == p->n_slots))
+		return 0;
+
+	/* One by one. */
+	for (uint32_t k = 0; k < p->n_slots; k++)
+		if (bpf_map_lookup_elem(p->counters_fd, &k, &out[(size_t)k * ncpus]))
+			return -errno;
+	return 0;
+}
+
 int bf_program_inherit_counters(struct bf_program *new_prog,
 				const struct bf_program *old_prog)
 {
-	uint64_t pk, by;
+	int ncpus = _bf_ncpus();
+	_cleanup_free_ struct _bf_slot_ref *refs = NULL;
+	_cleanup_free_ struct bf_counter_value *old_v = NULL;
+	_cleanup_free_ struct bf_counter_value *new_v = NULL;
+	_cleanup_free_ uint32_t *keys = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t n_refs = 0;
+	uint32_t count;
 	int r;
 
 	if (new_prog->counters_fd < 0 || old_prog->counters_fd < 0)
 		return -EBADF;
 
-	r = _bf_read_slot(old_prog, 0, &pk, &by);
-	if (r)
-		return r;
-	r = _bf_write_slot(new_prog, 0, pk, by);
+	old_v = calloc(old_prog->n_slots * ncpus, sizeof(*old_v));
+	new_v = calloc(new_prog->n_slots * ncpus, sizeof(*new_v));
+	refs = calloc(old_prog->n_slots, sizeof(*refs));
+	keys = calloc(new_prog->n_slots, sizeof(*keys));
+	if (!old_v || !new_v || !refs || !keys)
+		return -ENOMEM;
+	r = _bf_read_all(old_prog, old_v);
 	if (r)
 		return r;
 
-	for (size_t i = 1; i < new_prog->n_slots; i++) {
-		const struct bf_counter_slot *n = &new_prog->slots[i];
-
-		if (!n->handle)
+	/* Old slots by (handle, expression, chain): a sorted index, so that
+	 * carrying 10000 counters over stays n log n. */
+	for (size_t j = 1; j < old_prog->n_slots; j++) {
+		if (!old_prog->slots[j].handle)
 			continue;
-		for (size_t j = 1; j < old_prog->n_slots; j++) {
-			const struct bf_counter_slot *o = &old_prog->slots[j];
-
-			if (o->handle != n->handle || o->expr != n->expr ||
-			    strcmp(o->chain, n->chain))
-				continue;
-			r = _bf_read_slot(old_prog, (uint32_t)j, &pk, &by);
-			if (!r)
-				r = _bf_write_slot(new_prog, (uint32_t)i, pk, by);
-			if (r)
-				return r;
-			break;
-		}
+		refs[n_refs++] = (struct _bf_slot_ref) {
+			.handle = old_prog->slots[j].handle,
+			.expr = old_prog->slots[j].expr,
+			.chain = old_prog->slots[j].chain,
+			.slot = (uint32_t)j,
+		};
 	}
+	qsort(refs, n_refs, sizeof(*refs), _bf_slot_ref_cmp);
+
+	for (size_t i = 0; i < new_prog->n_slots; i++) {
+		const struct bf_counter_slot *n = &new_prog->slots[i];
+		static const struct _bf_slot_ref policy = { .slot = 0 };
+		const struct _bf_slot_ref *hit = NULL;
+		struct _bf_slot_ref want;
+		struct bf_counter_value sum = {};
+
+		keys[i] = (uint32_t)i;
+		/* Keep what the new program starts from, if anything. */
+		new_v[i * ncpus].packets = n->init_packets;
+		new_v[i * ncpus].bytes = n->init_bytes;
+		if (i == 0) {
+			hit = &policy;
+		} else if (n->handle) {
+			want = (struct _bf_slot_ref) {
+				.handle = n->handle, .expr = n->expr, .chain = n->chain,
+			};
+			hit = bsearch(&want, refs, n_refs, sizeof(*refs), _bf_slot_ref_cmp);
+		}
+		if (!hit)
+			continue;
+		for (int c = 0; c < ncpus; c++) {
+			sum.packets += old_v[(size_t)hit->slot * ncpus + c].packets;
+			sum.bytes += old_v[(size_t)hit->slot * ncpus + c].bytes;
+		}
+		new_v[i * ncpus] = sum;
+	}
+
+	count = (uint32_t)new_prog->n_slots;
+	if (!bpf_map_update_batch(new_prog->counters_fd, keys, new_v, &count, &opts))
+		return 0;
+	for (size_t i = 0; i < new_prog->n_slots; i++)
+		if (bpf_map_update_elem(new_prog->counters_fd, &keys[i],
+					&new_v[i * ncpus], BPF_ANY))
+			return -errno;
 	return 0;
 }
 
