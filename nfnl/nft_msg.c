@@ -32,34 +32,6 @@ static const struct nlattr *_bf_attr_at(const void *p, size_t rem)
 	return a;
 }
 
-static bool _bf_attr_valid(const struct nlattr *a,
-			   const struct bf_nla_policy *pol)
-{
-	size_t len = bf_nla_len(a);
-	const char *s = bf_nla_data(a);
-	const struct nlattr *n;
-	size_t rem;
-
-	switch (pol->type) {
-	case BF_NLA_U32:
-		return len == 4;
-	case BF_NLA_U64:
-		return len == 8;
-	case BF_NLA_STRING:
-		if (len && s[len - 1] == '\0')
-			len--;
-		return len <= pol->max_len;
-	case BF_NLA_BINARY:
-		return len <= pol->max_len;
-	case BF_NLA_NESTED:
-		for (n = bf_nla_first(a, &rem); n; n = bf_nla_next(n, &rem))
-			;
-		return rem == 0;
-	default:
-		return true;
-	}
-}
-
 int bf_nft_parse_msg(const struct nlmsghdr *nlh,
 		     const struct bf_nla_policy *policy, unsigned int max,
 		     const struct nlattr **tb, const struct nlattr **bad)
@@ -76,7 +48,7 @@ int bf_nft_parse_msg(const struct nlmsghdr *nlh,
 		size_t step = NLA_ALIGN(a->nla_len);
 
 		if (type <= max) {
-			if (!_bf_attr_valid(a, &policy[type])) {
+			if (!bf_nla_valid(a, &policy[type])) {
 				*bad = a;
 				return -EINVAL;
 			}

@@ -64,8 +64,7 @@ const struct nlattr *bf_nla_next(const struct nlattr *attr, size_t *rem)
 	return _bf_nla_at((const char *)attr + step, rem);
 }
 
-static bool _bf_nla_valid(const struct nlattr *attr,
-			  const struct bf_nla_policy *pol)
+bool bf_nla_valid(const struct nlattr *attr, const struct bf_nla_policy *pol)
 {
 	size_t len = bf_nla_len(attr);
 	const char *s = bf_nla_data(attr);
@@ -110,7 +109,7 @@ int bf_nla_parse_nested(const struct nlattr *nest,
 
 		if (type > max)
 			continue;
-		if (!_bf_nla_valid(attr, &policy[type])) {
+		if (!bf_nla_valid(attr, &policy[type])) {
 			*bad = attr;
 			return -EINVAL;
 		}

@@ -64,6 +64,10 @@ uint64_t bf_nla_get_be64(const struct nlattr *attr);
  *         overruns the nest, or breaks its policy (@nest for trailing
  *         bytes that do not form an attribute).
  */
+/** Does @attr satisfy @pol (exact integer sizes, string and binary
+ * lengths, well-formed nests)? */
+bool bf_nla_valid(const struct nlattr *attr, const struct bf_nla_policy *pol);
+
 int bf_nla_parse_nested(const struct nlattr *nest,
 			const struct bf_nla_policy *policy, unsigned int max,
 			const struct nlattr **tb, const struct nlattr **bad);
