@@ -18,6 +18,10 @@
 set -u
 
 BUILD=${BUILD:-build}
+# Sanitized builds (make check SANITIZE=1): the test tools run under
+# bfexec, whose preload library is built without sanitizers and comes
+# first in LD_PRELOAD; ASan must accept that order.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 BPFILTER=$BUILD/bpfilter
 BFEXEC=$BUILD/bfexec
 PROBE=$BUILD/tools/nl_probe
