@@ -165,7 +165,7 @@ diff-test: all
 	@BUILD=$(BUILD) selftests/diff/nft_diff.sh
 
 # The daemon, in the foreground with its default paths (root).
-run: $(DAEMON_BIN)
+run: $(DAEMON_BIN) $(PRELOAD_LIB) $(BFEXEC_BIN)
 	$(DAEMON_BIN)
 
 check: all $(FUZZ_BINS)
