@@ -743,13 +743,7 @@ static bool _ip_family(const struct e2e_flavour *f)
 	return f->family != BF_FAMILY_NETDEV;
 }
 
-struct _test_def {
-	const char *name;
-	CMUnitTestFunction fn;
-	bool (*applies)(const struct e2e_flavour *f);
-};
-
-static const struct _test_def _tests[] = {
+static const struct e2e_test _tests[] = {
 	{ "meta_l4proto", test_meta_l4proto },
 	{ "meta_protocol", test_meta_protocol },
 	{ "meta_protocol_vlan", test_meta_protocol_vlan, _l2_only },
@@ -785,39 +779,6 @@ static const char *const _flavour_names[] = {
 
 int main(void)
 {
-	size_t cap = ARRAY_SIZE(_flavour_names) * ARRAY_SIZE(_tests);
-	struct CMUnitTest *tests = calloc(cap, sizeof(*tests));
-	size_t n = 0, i, j, k;
-
-	/* E2E_FILTER=PATTERN (cmocka wildcards) runs only the tests whose name matches. */
-	if (getenv("E2E_FILTER"))
-		cmocka_set_test_filter(getenv("E2E_FILTER"));
-
-	if (!tests)
-		return 1;
-
-	for (i = 0; i < ARRAY_SIZE(_flavour_names); i++) {
-		const struct e2e_flavour *f = NULL;
-
-		for (k = 0; k < e2e_n_flavours; k++)
-			if (!strcmp(e2e_flavours[k].name, _flavour_names[i]))
-				f = &e2e_flavours[k];
-		if (!f)
-			return 1;
-		for (j = 0; j < ARRAY_SIZE(_tests); j++) {
-			char *name;
-
-			if (_tests[j].applies && !_tests[j].applies(f))
-				continue;
-			if (asprintf(&name, "%s/%s", f->name, _tests[j].name) < 0)
-				return 1;
-			tests[n++] = (struct CMUnitTest) {
-				.name = name,
-				.test_func = _tests[j].fn,
-				.initial_state = (void *)f,
-			};
-		}
-	}
-
-	return _cmocka_run_group_tests("exprs", tests, n, NULL, NULL);
+	return e2e_run_tests("exprs", _flavour_names, ARRAY_SIZE(_flavour_names),
+			     _tests, ARRAY_SIZE(_tests));
 }

@@ -131,10 +131,7 @@ static const char *const _flavour_names[] = {
 	"nf_input/inet4", "cgroup_ingress/ip",
 };
 
-static const struct {
-	const char *name;
-	CMUnitTestFunction fn;
-} _tests[] = {
+static const struct e2e_test _tests[] = {
 	{ "map_counters", test_map_counters },
 	{ "map_no_counters", test_map_no_counters },
 	{ "linear_counters", test_linear_counters },
@@ -143,33 +140,6 @@ static const struct {
 
 int main(void)
 {
-	size_t cap = ARRAY_SIZE(_flavour_names) * ARRAY_SIZE(_tests);
-	struct CMUnitTest *tests = calloc(cap, sizeof(*tests));
-	size_t n = 0;
-
-	if (getenv("E2E_FILTER"))
-		cmocka_set_test_filter(getenv("E2E_FILTER"));
-	if (!tests)
-		return 1;
-	for (size_t i = 0; i < ARRAY_SIZE(_flavour_names); i++) {
-		const struct e2e_flavour *f = NULL;
-
-		for (size_t k = 0; k < e2e_n_flavours; k++)
-			if (!strcmp(e2e_flavours[k].name, _flavour_names[i]))
-				f = &e2e_flavours[k];
-		if (!f)
-			return 1;
-		for (size_t j = 0; j < ARRAY_SIZE(_tests); j++) {
-			char *name;
-
-			if (asprintf(&name, "%s/%s", f->name, _tests[j].name) < 0)
-				return 1;
-			tests[n++] = (struct CMUnitTest) {
-				.name = name,
-				.test_func = _tests[j].fn,
-				.initial_state = (void *)f,
-			};
-		}
-	}
-	return _cmocka_run_group_tests("groups", tests, n, NULL, NULL);
+	return e2e_run_tests("groups", _flavour_names, ARRAY_SIZE(_flavour_names),
+			     _tests, ARRAY_SIZE(_tests));
 }

@@ -398,12 +398,7 @@ static void test_jump_depth(void **state)
 	e2e_fini(&t);
 }
 
-struct _test_def {
-	const char *name;
-	CMUnitTestFunction fn;
-};
-
-static const struct _test_def _tests[] = {
+static const struct e2e_test _tests[] = {
 	{ "counters", test_counters },
 	{ "verdict_terminal", test_verdict_terminal },
 	{ "verdict_return_base", test_verdict_return_base },
@@ -426,38 +421,6 @@ static const char *const _flavour_names[] = {
 
 int main(void)
 {
-	size_t cap = ARRAY_SIZE(_flavour_names) * ARRAY_SIZE(_tests);
-	struct CMUnitTest *tests = calloc(cap, sizeof(*tests));
-	size_t n = 0, i, j, k;
-
-	/* E2E_FILTER=PATTERN (cmocka wildcards) runs only the tests whose name matches. */
-	if (getenv("E2E_FILTER"))
-		cmocka_set_test_filter(getenv("E2E_FILTER"));
-
-	if (!tests)
-		return 1;
-
-	for (i = 0; i < ARRAY_SIZE(_flavour_names); i++) {
-		const struct e2e_flavour *f = NULL;
-
-		for (k = 0; k < e2e_n_flavours; k++)
-			if (!strcmp(e2e_flavours[k].name, _flavour_names[i]))
-				f = &e2e_flavours[k];
-		if (!f)
-			return 1;
-		for (j = 0; j < ARRAY_SIZE(_tests); j++) {
-			char *name;
-
-
-			if (asprintf(&name, "%s/%s", f->name, _tests[j].name) < 0)
-				return 1;
-			tests[n++] = (struct CMUnitTest) {
-				.name = name,
-				.test_func = _tests[j].fn,
-				.initial_state = (void *)f,
-			};
-		}
-	}
-
-	return _cmocka_run_group_tests("verdicts", tests, n, NULL, NULL);
+	return e2e_run_tests("verdicts", _flavour_names, ARRAY_SIZE(_flavour_names),
+			     _tests, ARRAY_SIZE(_tests));
 }

@@ -350,3 +350,43 @@ size_t e2e_pkt(const struct pkt_spec *spec, uint8_t *buf, size_t cap,
 
 	return (size_t)r;
 }
+
+int e2e_run_tests(const char *group, const char *const *flavours,
+		  size_t n_flavours, const struct e2e_test *tests,
+		  size_t n_tests)
+{
+	struct CMUnitTest *cases = calloc(n_flavours * n_tests, sizeof(*cases));
+	size_t n = 0;
+
+	if (getenv("E2E_FILTER"))
+		cmocka_set_test_filter(getenv("E2E_FILTER"));
+	if (!cases)
+		return 1;
+
+	for (size_t i = 0; i < n_flavours; i++) {
+		const struct e2e_flavour *f = NULL;
+
+		for (size_t k = 0; k < e2e_n_flavours; k++)
+			if (!strcmp(e2e_flavours[k].name, flavours[i]))
+				f = &e2e_flavours[k];
+		if (!f) {
+			fprintf(stderr, "# unknown flavour '%s'\n", flavours[i]);
+			return 1;
+		}
+		for (size_t j = 0; j < n_tests; j++) {
+			char *name;
+
+			if (tests[j].applies && !tests[j].applies(f))
+				continue;
+			if (asprintf(&name, "%s/%s", f->name, tests[j].name) < 0)
+				return 1;
+			cases[n++] = (struct CMUnitTest) {
+				.name = name,
+				.test_func = tests[j].fn,
+				.initial_state = (void *)f,
+			};
+		}
+	}
+
+	return _cmocka_run_group_tests(group, cases, n, NULL, NULL);
+}

@@ -135,3 +135,20 @@ int e2e_verdict_of(const struct e2e_flavour *f, enum bf_verdict policy,
 /** Build a packet and assert it fits. */
 size_t e2e_pkt(const struct pkt_spec *spec, uint8_t *buf, size_t cap,
 	       struct pkt_layout *layout);
+
+/* One e2e test, run on every flavour it applies to. */
+struct e2e_test {
+	const char *name;
+	CMUnitTestFunction fn;
+	/* NULL: every flavour. */
+	bool (*applies)(const struct e2e_flavour *f);
+};
+
+/**
+ * Run each of @tests on each flavour named in @flavours where it applies,
+ * as the cmocka group @group, tests named "FLAVOUR/TEST"; E2E_FILTER=PATTERN
+ * (cmocka wildcards) selects tests by name. Returns main()'s exit code.
+ */
+int e2e_run_tests(const char *group, const char *const *flavours,
+		  size_t n_flavours, const struct e2e_test *tests,
+		  size_t n_tests);
