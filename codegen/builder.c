@@ -13,6 +13,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <bpfilter/helpers.h>
+
 #include "codegen/cgen.h"
 
 #define BF_INSNS_MAX (1000000) /* BPF_COMPLEXITY_LIMIT_INSNS */
@@ -198,6 +200,33 @@ static struct btf *_bf_btf(struct bf_cg *cg)
 	return _bf_vmlinux_btf;
 }
 
+/* btf__find_by_name_kind() scans every type of vmlinux: remember the few
+ * names the code generator asks for, as every commit asks again. */
+static int _bf_btf_find(const struct btf *btf, const char *name, int kind)
+{
+	static struct {
+		char name[64];
+		int kind;
+		int id;
+	} cache[32];
+	static size_t n_cache;
+	int id;
+
+	for (size_t i = 0; i < n_cache; i++) {
+		if (cache[i].kind == kind && !strcmp(cache[i].name, name))
+			return cache[i].id;
+	}
+	id = btf__find_by_name_kind(btf, name, kind);
+	if (id >= 0 && n_cache < ARRAY_SIZE(cache) &&
+	    strlen(name) < sizeof(cache[0].name)) {
+		strcpy(cache[n_cache].name, name);
+		cache[n_cache].kind = kind;
+		cache[n_cache].id = id;
+		n_cache++;
+	}
+	return id;
+}
+
 void bf_cg_emit_kfunc(struct bf_cg *cg, const char *name)
 {
 	struct btf *btf;
@@ -208,7 +237,7 @@ void bf_cg_emit_kfunc(struct bf_cg *cg, const char *name)
 	btf = _bf_btf(cg);
 	if (!btf)
 		return;
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+	id = _bf_btf_find(btf, name, BTF_KIND_FUNC);
 	if (id < 0) {
 		bf_cg_fail(cg, -EOPNOTSUPP, "kernel has no kfunc '%s'", name);
 		return;
@@ -260,7 +289,7 @@ static int _bf_member(struct bf_cg *cg, const char *type, const char *member,
 	btf = _bf_btf(cg);
 	if (!btf)
 		return cg->err;
-	id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	id = _bf_btf_find(btf, type, BTF_KIND_STRUCT);
 	if (id < 0)
 		return bf_cg_fail(cg, -EOPNOTSUPP, "kernel has no struct '%s'", type);
 	if (!_bf_find_member(btf, id, member, 0, bit_off, bits))

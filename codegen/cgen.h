@@ -102,7 +102,7 @@ const struct bf_flavour_ops *bf_flavour_get(enum bf_hook hook);
 
 /* Counter slot bookkeeping: one slot per counter expression. */
 struct bf_counter_slot {
-	char chain[BF_NAME_MAX];
+	const char *chain; /* one of bf_program.names */
 	size_t rule;
 	size_t expr;
 	uint64_t handle;
@@ -137,7 +137,28 @@ struct bf_group_map {
 	uint64_t *keys;
 	uint32_t *values; /* pairs: slot, code */
 	size_t n;
+	size_t ent_cap; /* room in keys and values */
 	int fd;
+	size_t cap; /* the map's max_entries, after load */
+	/* Rules [first, end) of chain, prefix p exprs long; base: emitted
+	 * once, as the program's own chain (not inlined by a jump). */
+	char chain[BF_NAME_MAX];
+	size_t first, end, p;
+	bool base;
+};
+
+/* Room a loaded map keeps for rules added later (bf_program_update()). */
+static inline size_t bf_map_room(size_t n)
+{
+	return n + n / 8 + 32;
+}
+
+/* What a program was generated from: every chain of the table, its rules
+ * by serial (bf_rule.serial). */
+struct bf_snap_chain {
+	struct bf_chain hdr; /* rules: NULL */
+	uint64_t *serials;
+	size_t n, cap;
 };
 
 struct bf_fixup {
@@ -162,6 +183,10 @@ struct bf_program {
 
 	struct bf_counter_slot *slots;
 	size_t n_slots; /* slot 0 is the policy counter */
+	size_t slots_cap;
+	/* Chain names the slots point to, each once. */
+	char **names;
+	size_t n_names;
 	/* Open-addressing index of slots 1.. by (chain, rule, expr): slot
 	 * number, 0 for an empty bucket. */
 	uint32_t *slot_index;
@@ -170,8 +195,14 @@ struct bf_program {
 	struct bf_group_map *groups;
 	size_t n_groups;
 
+	char table[BF_NAME_MAX];
+	enum bf_family family;
+	struct bf_snap_chain *snap;
+	size_t n_snap;
+
 	int prog_fd;
 	int counters_fd;
+	size_t counters_cap; /* the counters map's max_entries */
 	int keys_fd;
 };
 
@@ -263,3 +294,18 @@ int bf_slot_find(const struct bf_program *prog, const char *chain, size_t rule,
 /* Add a slot (or find the existing one); returns its number or -errno. */
 int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes);
+/* Make room for one more slot of @chain: the next bf_slot_add() of a new
+ * slot then cannot fail. */
+int bf_slot_reserve(struct bf_program *prog, const char *chain);
+/* Forget the last slot added. */
+void bf_slot_pop(struct bf_program *prog);
+/* Set a loaded program's slot (CPU 0 gets the values, the others 0). */
+int bf_slot_write(const struct bf_program *p, uint32_t slot,
+		  uint64_t packets, uint64_t bytes);
+
+/* Would @r, after the last rule of a mapped group whose first rule is
+ * @first and prefix @p exprs long, join the group as one more entry? */
+bool bf_cg_group_takes(const struct bf_rule *first, const struct bf_rule *r,
+		       size_t p);
+
+

@@ -89,6 +89,28 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 				const struct bf_program *old_prog);
 
 /**
+ * In-place update of a loaded, running program @prog to the rules of its
+ * chain in @table, when that changes at most one entry of a group map that
+ * packets see (codegen/update.c): no new program is loaded.
+ *
+ * bf_update_plan() returns 0 with the plan in *@out; -EAGAIN when @prog
+ * cannot take the change in place, with the chain's generated program in
+ * *@gen (to be loaded) unless the plan did not need to generate it
+ * (*@gen NULL); or another negative errno (with a message in @errbuf) when
+ * the chain does not generate. bf_update_apply() writes the maps, all or
+ * nothing; @prog then counts and describes the new rules.
+ * bf_update_undo() puts the previous rules back. bf_update_free() keeps
+ * what was applied.
+ */
+struct bf_update;
+int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
+		   struct bf_program **gen, struct bf_update **out,
+		   char *errbuf, size_t errlen);
+int bf_update_apply(struct bf_update *u);
+int bf_update_undo(struct bf_update *u);
+void bf_update_free(struct bf_update **u);
+
+/**
  * Run the loaded program once on @pkt with BPF_PROG_TEST_RUN.
  * @pkt always starts at the Ethernet header (the kernel strips it for the
  * netfilter and cgroup_skb flavours, which see the packet from the network

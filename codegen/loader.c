@@ -56,8 +56,8 @@ static enum bpf_attach_type _bf_expected_attach(const struct bf_program *p)
 	}
 }
 
-static int _bf_write_slot(const struct bf_program *p, uint32_t slot,
-			  uint64_t packets, uint64_t bytes)
+int bf_slot_write(const struct bf_program *p, uint32_t slot,
+		  uint64_t packets, uint64_t bytes)
 {
 	int ncpus = _bf_ncpus();
 	_cleanup_free_ struct bf_counter_value *v = calloc(ncpus, sizeof(*v));
@@ -84,10 +84,13 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 	if (prog->prog_fd >= 0)
 		return -EALREADY;
 
+	/* Maps keep room for rules added later, which an in-place update
+	 * (update.c) can then fill without a new program. */
+	prog->counters_cap = bf_map_room(prog->n_slots);
 	prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bf_counters",
 					   sizeof(uint32_t),
 					   sizeof(struct bf_counter_value),
-					   (uint32_t)prog->n_slots, NULL);
+					   (uint32_t)prog->counters_cap, NULL);
 	if (prog->counters_fd < 0) {
 		r = -errno;
 		if (log && loglen)
@@ -98,7 +101,7 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 	for (size_t i = 0; i < prog->n_slots; i++) {
 		if (!prog->slots[i].init_packets && !prog->slots[i].init_bytes)
 			continue;
-		r = _bf_write_slot(prog, (uint32_t)i, prog->slots[i].init_packets,
+		r = bf_slot_write(prog, (uint32_t)i, prog->slots[i].init_packets,
 				   prog->slots[i].init_bytes);
 		if (r)
 			goto err_close_map;
@@ -139,8 +142,9 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 	for (size_t gi = 0; gi < prog->n_groups; gi++) {
 		struct bf_group_map *g = &prog->groups[gi];
 
+		g->cap = bf_map_room(g->n);
 		g->fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bf_group", sizeof(uint64_t),
-				       2 * sizeof(uint32_t), (uint32_t)g->n, NULL);
+				       2 * sizeof(uint32_t), (uint32_t)g->cap, NULL);
 		if (g->fd < 0) {
 			r = -errno;
 			g->fd = -1;
@@ -257,6 +261,12 @@ void bf_program_free(struct bf_program **prog)
 	free(p->insns);
 	free(p->map_refs);
 	free(p->slots);
+	for (size_t i = 0; i < p->n_names; i++)
+		free(p->names[i]);
+	free(p->names);
+	for (size_t i = 0; i < p->n_snap; i++)
+		free(p->snap[i].serials);
+	free(p->snap);
 	free(p->slot_index);
 	free(p);
 	*prog = NULL;
@@ -364,7 +374,7 @@ int bf_program_get_policy_counter(const struct bf_program *prog,
 int bf_program_reset_counters(const struct bf_program *prog)
 {
 	for (size_t i = 0; i < prog->n_slots; i++) {
-		int r = _bf_write_slot(prog, (uint32_t)i, 0, 0);
+		int r = bf_slot_write(prog, (uint32_t)i, 0, 0);
 
 		if (r)
 			return r;

@@ -67,8 +67,29 @@ static bool _bf_expr_pure(const struct bf_expr *e)
 
 static bool _bf_expr_equal(const struct bf_expr *a, const struct bf_expr *b)
 {
-	/* Constructors zero whole expressions, so padding compares equal. */
-	return a->type == b->type && !memcmp(a, b, sizeof(*a));
+	/* Constructors zero whole expressions, so padding compares equal.
+	 * Only the type's member is compared: the verdict's chain name makes
+	 * the whole union large, and grouping compares every rule. */
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case BF_EXPR_PAYLOAD:
+		return !memcmp(&a->payload, &b->payload, sizeof(a->payload));
+	case BF_EXPR_META:
+		return !memcmp(&a->meta, &b->meta, sizeof(a->meta));
+	case BF_EXPR_CMP:
+		return !memcmp(&a->cmp, &b->cmp, sizeof(a->cmp));
+	case BF_EXPR_RANGE:
+		return !memcmp(&a->range, &b->range, sizeof(a->range));
+	case BF_EXPR_BYTEORDER:
+		return !memcmp(&a->byteorder, &b->byteorder, sizeof(a->byteorder));
+	case BF_EXPR_BITWISE:
+		return !memcmp(&a->bitwise, &b->bitwise, sizeof(a->bitwise));
+	case BF_EXPR_IMMEDIATE:
+		return !memcmp(&a->immediate, &b->immediate, sizeof(a->immediate));
+	default:
+		return !memcmp(a, b, sizeof(*a));
+	}
 }
 
 static int _bf_emit_chain(struct bf_cg *cg, const struct bf_chain *chain,
@@ -253,6 +274,15 @@ static size_t _bf_find_group(const struct bf_chain *chain, size_t i, size_t *ple
 	return j;
 }
 
+/* Does rule @r test the key @load loaded, and nothing else reads it? */
+static bool _bf_rule_keyed(const struct bf_expr *load, const struct bf_rule *r,
+			   size_t p)
+{
+	return r->n_exprs > p && _bf_keyable(load, &r->exprs[p]) &&
+	       !bf_cg_reg_live(r->exprs, r->n_exprs, p + 1, r->exprs[p].cmp.sreg,
+			       r->exprs[p].cmp.data.len);
+}
+
 /* Is the group keyed: the prefix ends with a load of <= 8 bytes and every
  * rule's suffix starts with an equality test of it, the only use? */
 static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
@@ -261,12 +291,7 @@ static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
 	const struct bf_expr *load = &chain->rules[i]->exprs[p - 1];
 
 	for (size_t j = i; j < end; j++) {
-		const struct bf_rule *r = chain->rules[j];
-
-		if (r->n_exprs <= p || !_bf_keyable(load, &r->exprs[p]))
-			return false;
-		if (bf_cg_reg_live(r->exprs, r->n_exprs, p + 1, r->exprs[p].cmp.sreg,
-				   r->exprs[p].cmp.data.len))
+		if (!_bf_rule_keyed(load, chain->rules[j], p))
 			return false;
 	}
 	return true;
@@ -276,6 +301,24 @@ static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
  * `[counter] accept|drop` and nothing else, is one hash map lookup. */
 #define BF_GROUP_MAP_MIN 16
 
+/* `KEY == C [counter] accept|drop` after the prefix, nothing else. */
+static bool _bf_rule_mappable(const struct bf_rule *r, size_t p)
+{
+	const struct bf_expr *v;
+	size_t k = p + 1;
+
+	if (r->exprs[p].cmp.op != BF_CMP_EQ)
+		return false;
+	if (k < r->n_exprs && r->exprs[k].type == BF_EXPR_COUNTER)
+		k++;
+	if (k + 1 != r->n_exprs)
+		return false;
+	v = &r->exprs[k];
+	return v->type == BF_EXPR_VERDICT &&
+	       (v->verdict.code == BF_VERDICT_ACCEPT ||
+		v->verdict.code == BF_VERDICT_DROP);
+}
+
 static bool _bf_group_mappable(const struct bf_chain *chain, size_t i,
 			       size_t end, size_t p)
 {
@@ -283,23 +326,18 @@ static bool _bf_group_mappable(const struct bf_chain *chain, size_t i,
 	if (end - i < BF_GROUP_MAP_MIN || getenv("BF_NO_GROUP_MAPS"))
 		return false;
 	for (size_t j = i; j < end; j++) {
-		const struct bf_rule *r = chain->rules[j];
-		const struct bf_expr *v;
-		size_t k = p + 1;
-
-		if (r->exprs[p].cmp.op != BF_CMP_EQ)
-			return false;
-		if (k < r->n_exprs && r->exprs[k].type == BF_EXPR_COUNTER)
-			k++;
-		if (k + 1 != r->n_exprs)
-			return false;
-		v = &r->exprs[k];
-		if (v->type != BF_EXPR_VERDICT ||
-		    (v->verdict.code != BF_VERDICT_ACCEPT &&
-		     v->verdict.code != BF_VERDICT_DROP))
+		if (!_bf_rule_mappable(chain->rules[j], p))
 			return false;
 	}
 	return true;
+}
+
+bool bf_cg_group_takes(const struct bf_rule *first, const struct bf_rule *r,
+		       size_t p)
+{
+	return p >= 2 && _bf_common_prefix(first, r) >= p && _bf_group_ok(r, p) &&
+	       _bf_rule_keyed(&first->exprs[p - 1], r, p) &&
+	       _bf_rule_mappable(r, p);
 }
 
 /* The lookup replacing the rules of a mappable group; r8 holds the key. */
@@ -330,6 +368,12 @@ static void _bf_emit_group_map(struct bf_cg *cg, const struct bf_chain *chain,
 		return;
 	}
 	g->n = n;
+	g->ent_cap = n;
+	snprintf(g->chain, sizeof(g->chain), "%s", chain->name);
+	g->first = i;
+	g->end = end;
+	g->p = p;
+	g->base = cg->depth == 0;
 	prog->n_groups++;
 
 	for (size_t j = i; j < end && !cg->err; j++) {
@@ -557,6 +601,34 @@ static void _bf_cg_release(struct bf_cg *cg)
 	free(cg->fixups);
 }
 
+/* Remember what the program is made of (codegen/update.c). */
+static int _bf_snapshot(struct bf_program *p, const struct bf_table *table)
+{
+	snprintf(p->table, sizeof(p->table), "%s", table->name);
+	p->family = table->family;
+	p->snap = calloc(table->n_chains ?: 1, sizeof(*p->snap));
+	if (!p->snap)
+		return -ENOMEM;
+	p->n_snap = table->n_chains;
+	for (size_t c = 0; c < table->n_chains; c++) {
+		const struct bf_chain *ch = table->chains[c];
+		struct bf_snap_chain *sc = &p->snap[c];
+
+		sc->hdr = *ch;
+		sc->hdr.rules = NULL;
+		sc->hdr.n_rules = 0;
+		sc->hdr.cap_rules = 0;
+		sc->cap = ch->n_rules ?: 1;
+		sc->serials = malloc(sc->cap * sizeof(*sc->serials));
+		if (!sc->serials)
+			return -ENOMEM;
+		for (size_t i = 0; i < ch->n_rules; i++)
+			sc->serials[i] = ch->rules[i]->serial;
+		sc->n = ch->n_rules;
+	}
+	return 0;
+}
+
 int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 			const char *chain_name, int nfproto, char *errbuf,
 			size_t errlen)
@@ -629,9 +701,20 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 		free(p);
 		return -ENOMEM;
 	}
-	snprintf(p->slots[0].chain, sizeof(p->slots[0].chain), "%s", chain->name);
+	p->names = calloc(1, sizeof(*p->names));
+	if (p->names)
+		p->names[0] = strdup(chain->name);
+	if (!p->names || !p->names[0]) {
+		free(p->names);
+		free(p->slots);
+		free(p);
+		return -ENOMEM;
+	}
+	p->n_names = 1;
+	p->slots[0].chain = p->names[0];
 	p->slots[0].rule = SIZE_MAX;
 	p->n_slots = 1;
+	p->slots_cap = 1;
 
 	for (size_t c = 0; c < table->n_chains && !cg.uses_ll; c++)
 		for (size_t i = 0; i < table->chains[c]->n_rules && !cg.uses_ll; i++)
@@ -654,6 +737,13 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 		return r;
 	}
 
+	r = _bf_snapshot(p, table);
+	if (r) {
+		_bf_cg_release(&cg);
+		bf_program_free(&p);
+		snprintf(errbuf, errlen, "out of memory");
+		return r;
+	}
 	p->insns = TAKE_PTR(cg.insns);
 	p->n_insns = cg.n_insns;
 	p->map_refs = TAKE_PTR(cg.map_refs);

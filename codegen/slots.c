@@ -68,14 +68,31 @@ static int _bf_index_grow(struct bf_program *prog)
 	return 0;
 }
 
-int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
-		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes)
+/* The program's copy of @chain, which slots point to. */
+static const char *_bf_slot_name(struct bf_program *prog, const char *chain)
 {
-	struct bf_counter_slot *n;
-	int s = bf_slot_find(prog, chain, rule, expr);
+	char **names, *copy;
 
-	if (s > 0)
-		return s;
+	/* Slots come chain after chain: the last name first. */
+	for (size_t i = prog->n_names; i-- > 0;) {
+		if (!strcmp(prog->names[i], chain))
+			return prog->names[i];
+	}
+	copy = strdup(chain);
+	if (!copy)
+		return NULL;
+	names = realloc(prog->names, (prog->n_names + 1) * sizeof(*names));
+	if (!names) {
+		free(copy);
+		return NULL;
+	}
+	prog->names = names;
+	prog->names[prog->n_names++] = copy;
+	return copy;
+}
+
+int bf_slot_reserve(struct bf_program *prog, const char *chain)
+{
 	if (prog->n_slots >= UINT32_MAX / 2)
 		return -E2BIG;
 	/* Keep the index at most half full. */
@@ -85,13 +102,51 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 		if (r)
 			return r;
 	}
-	n = realloc(prog->slots, (prog->n_slots + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	prog->slots = n;
+	if (prog->n_slots == prog->slots_cap) {
+		size_t cap = prog->slots_cap ? prog->slots_cap * 2 : 64;
+		struct bf_counter_slot *n = realloc(prog->slots, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		prog->slots = n;
+		prog->slots_cap = cap;
+	}
+	return _bf_slot_name(prog, chain) ? 0 : -ENOMEM;
+}
+
+void bf_slot_pop(struct bf_program *prog)
+{
+	size_t mask = prog->slot_index_cap - 1;
+	uint32_t s = (uint32_t)(prog->n_slots - 1);
+	const struct bf_counter_slot *sl = &prog->slots[s];
+
+	/* The last slot added: no later one probed past its bucket, so
+	 * emptying the bucket keeps every probe sequence whole. */
+	for (size_t i = _bf_slot_hash(sl->chain, sl->rule, sl->expr) & mask;;
+	     i = (i + 1) & mask) {
+		if (prog->slot_index[i] == s) {
+			prog->slot_index[i] = 0;
+			break;
+		}
+	}
+	prog->n_slots--;
+}
+
+int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
+		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes)
+{
+	struct bf_counter_slot *n;
+	int s = bf_slot_find(prog, chain, rule, expr);
+	int r;
+
+	if (s > 0)
+		return s;
+	r = bf_slot_reserve(prog, chain);
+	if (r)
+		return r;
 	n = &prog->slots[prog->n_slots];
 	memset(n, 0, sizeof(*n));
-	snprintf(n->chain, sizeof(n->chain), "%s", chain);
+	n->chain = _bf_slot_name(prog, chain);
 	n->rule = rule;
 	n->expr = expr;
 	n->handle = handle;

@@ -412,6 +412,8 @@ static bool _bf_name_ok(const char *name)
 	return name && name[0] && strnlen(name, BF_NAME_MAX) < BF_NAME_MAX;
 }
 
+static uint64_t _bf_rule_serial;
+
 int bf_rule_new(struct bf_rule **rule)
 {
 	struct bf_rule *r;
@@ -421,10 +423,20 @@ int bf_rule_new(struct bf_rule **rule)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->refcnt = 1;
+	r->serial = __atomic_add_fetch(&_bf_rule_serial, 1, __ATOMIC_RELAXED);
 
 	*rule = r;
 
 	return 0;
+}
+
+struct bf_rule *bf_rule_get(struct bf_rule *rule)
+{
+	assert(rule && rule->refcnt);
+
+	rule->refcnt++;
+	return rule;
 }
 
 void bf_rule_free(struct bf_rule **rule)
@@ -432,6 +444,10 @@ void bf_rule_free(struct bf_rule **rule)
 	if (!rule || !*rule)
 		return;
 
+	if (--(*rule)->refcnt) {
+		*rule = NULL;
+		return;
+	}
 	free((*rule)->exprs);
 	free(*rule);
 	*rule = NULL;

@@ -37,6 +37,7 @@ struct bf_nft_rule {
 	unsigned int refcnt;
 	uint64_t handle;
 	struct bf_rule *ir;
+	bool jumps; /* has a jump or goto (bf_nft_chain_use()) */
 	uint8_t *udata;
 	uint16_t udlen;
 };

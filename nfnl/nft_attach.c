@@ -124,17 +124,12 @@ static int _bf_table_ir(const struct bf_nft_table *t, struct bf_table **out)
 		} else {
 			r = bf_chain_new(&chain, c->name);
 		}
+		/* The front-end's rules are shared, not copied: a commit
+		 * next to 10000 rules stays cheap. */
 		for (size_t j = 0; !r && j < c->n_rules; j++) {
-			const struct bf_rule *src = c->rules[j]->ir;
-			struct bf_rule *rule = NULL;
+			struct bf_rule *rule = bf_rule_get(c->rules[j]->ir);
 
-			r = bf_rule_new(&rule);
-			for (size_t k = 0; !r && k < src->n_exprs; k++)
-				r = bf_rule_add_expr(rule, &src->exprs[k]);
-			if (!r) {
-				rule->handle = src->handle;
-				r = bf_chain_add_rule(chain, &rule);
-			}
+			r = bf_chain_add_rule(chain, &rule);
 			bf_rule_free(&rule);
 		}
 		if (!r)
@@ -153,7 +148,10 @@ static int _bf_table_ir(const struct bf_nft_table *t, struct bf_table **out)
 struct bf_pending {
 	struct bf_nft_chain *chain;
 	struct bf_nft_hook *hook; /* new programs, then new links */
-	bool done;
+	/* The running programs take the new rules in place (their maps are
+	 * updated, hook holds no program): codegen/update.c. */
+	bool in_place;
+	struct bf_update *ups[2];
 };
 
 static const struct nlmsghdr *_bf_blame(const struct bf_nft_table *t,
@@ -227,11 +225,18 @@ static int32_t _bf_free_prio(const struct bf_nft_world *w,
 	return prio;
 }
 
+/*
+ * The new rules of chain @c: either plans to update its running programs
+ * in place (@ups, codegen/update.c), or new programs, loaded (*@out).
+ * An inet chain's two programs go the same way.
+ */
 static int _bf_compile(const struct bf_nft_table *t, struct bf_table *ir,
 		       struct bf_nft_chain *c, int32_t prio,
-		       struct bf_nft_hook **out, char *msg, size_t msglen)
+		       struct bf_nft_hook **out, struct bf_update **ups,
+		       bool *in_place, char *msg, size_t msglen)
 {
 	struct bf_nft_hook *h = calloc(1, sizeof(*h));
+	const struct bf_nft_hook *old = c->hook;
 	int nfproto[2] = { BF_NFPROTO_UNSPEC, 0 };
 	struct bf_chain *irc = bf_table_get_chain(ir, c->name);
 	char log[4096];
@@ -249,11 +254,30 @@ static int _bf_compile(const struct bf_nft_table *t, struct bf_table *ir,
 		h->n = 2;
 	}
 
-	for (size_t i = 0; i < h->n && !r; i++) {
-		r = bf_program_generate(&h->progs[i], ir, c->name, nfproto[i],
-					msg, msglen);
-		if (r)
-			break;
+	*in_place = old && old->n == h->n && old->prio == prio;
+	for (size_t i = 0; *in_place && i < h->n; i++)
+		*in_place = old->links[i];
+	for (size_t i = 0; i < h->n && *in_place && !r; i++) {
+		r = bf_update_plan(old->progs[i], ir, &h->progs[i], &ups[i], msg,
+				   msglen);
+		if (r == -EAGAIN) {
+			*in_place = false;
+			r = 0;
+		}
+	}
+	if (!*in_place) {
+		for (size_t i = 0; i < h->n; i++)
+			bf_update_free(&ups[i]);
+	}
+	for (size_t i = 0; i < h->n && !r && !*in_place; i++) {
+		if (!h->progs[i])
+			r = bf_program_generate(&h->progs[i], ir, c->name,
+						nfproto[i], msg, msglen);
+	}
+	if (!r)
+		bf_dbg("nft: chain '%s': %s", c->name,
+		       *in_place ? "rules updated in place" : "new program");
+	for (size_t i = 0; i < h->n && !r && !*in_place; i++) {
 		log[0] = '\0';
 		r = bf_program_load(h->progs[i], log, sizeof(log));
 		if (r) {
@@ -267,6 +291,8 @@ static int _bf_compile(const struct bf_nft_table *t, struct bf_table *ir,
 		}
 	}
 	if (r) {
+		for (size_t i = 0; i < h->n; i++)
+			bf_update_free(&ups[i]);
 		bf_nft_hook_free(&h);
 		return r;
 	}
@@ -333,6 +359,17 @@ static int _bf_attach_one(struct bf_pending *p, char *msg, size_t msglen)
 	int r = 0;
 	size_t i;
 
+	if (p->in_place) {
+		for (i = 0; i < h->n && !r; i++)
+			r = bf_update_apply(p->ups[i]);
+		if (!r)
+			return 0;
+		snprintf(msg, msglen, "chain '%s': map update failed: %s",
+			 p->chain->name, strerror(-r));
+		for (i--; i-- > 0;)
+			(void)bf_update_undo(p->ups[i]);
+		return r;
+	}
 	for (i = 0; i < h->n; i++) {
 		if (old && old->links[i]) {
 			r = bf_link_replace(old->links[i], h->progs[i],
@@ -367,7 +404,9 @@ static void _bf_undo_one(struct bf_pending *p)
 {
 	struct bf_nft_hook *old = p->chain->hook, *h = p->hook;
 
-	for (size_t i = 0; i < h->n; i++) {
+	for (size_t i = 0; i < h->n && p->in_place; i++)
+		(void)bf_update_undo(p->ups[i]);
+	for (size_t i = 0; i < h->n && !p->in_place; i++) {
 		if (old && old->links[i])
 			(void)bf_link_replace(old->links[i], old->progs[i],
 					      NULL);
@@ -409,6 +448,8 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 		for (size_t j = 0; j < t->n_chains && !r; j++) {
 			struct bf_nft_chain *c = t->chains[j];
 			struct bf_nft_hook *h = NULL;
+			struct bf_update *ups[2] = { NULL, NULL };
+			bool in_place = false;
 
 			if (!c->base ||
 			    (t->family == NFPROTO_NETDEV && !c->dev[0]))
@@ -424,7 +465,7 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 			}
 			r = _bf_compile(t, ir, c,
 					_bf_free_prio(next, t, c, pend, n_pend),
-					&h, msg, msglen);
+					&h, ups, &in_place, msg, msglen);
 			if (r) {
 				*bad_nlh = _bf_blame(t, c);
 				break;
@@ -435,6 +476,8 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 				cap = cap ? cap * 2 : 8;
 				np = realloc(pend, cap * sizeof(*pend));
 				if (!np) {
+					bf_update_free(&ups[0]);
+					bf_update_free(&ups[1]);
 					bf_nft_hook_free(&h);
 					r = -ENOMEM;
 					break;
@@ -444,6 +487,8 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 			pend[n_pend++] = (struct bf_pending) {
 				.chain = c,
 				.hook = h,
+				.in_place = in_place,
+				.ups = { ups[0], ups[1] },
 			};
 		}
 		bf_table_free(&ir);
@@ -478,6 +523,11 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 		struct bf_nft_chain *c = pend[i].chain;
 		struct bf_nft_hook *h = pend[i].hook;
 
+		if (pend[i].in_place) {
+			/* The running programs have the new rules. */
+			bf_nft_hook_free(&pend[i].hook);
+			continue;
+		}
 		if (c->hook) {
 			c->hook->prio = h->prio;
 			for (size_t k = 0; k < h->n; k++) {
@@ -505,8 +555,11 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 	}
 
 out:
-	for (size_t i = 0; i < n_pend; i++)
+	for (size_t i = 0; i < n_pend; i++) {
+		bf_update_free(&pend[i].ups[0]);
+		bf_update_free(&pend[i].ups[1]);
 		bf_nft_hook_free(&pend[i].hook);
+	}
 	free(pend);
 
 	return r;

@@ -705,6 +705,14 @@ static int _bf_newrule(struct bf_nft_op *op, const struct nlattr **tb)
 				    rule->ir);
 		if (r)
 			goto err;
+		for (size_t k = 0; k < rule->ir->n_exprs; k++) {
+			const struct bf_expr *e = &rule->ir->exprs[k];
+
+			if (e->type == BF_EXPR_VERDICT &&
+			    (e->verdict.code == BF_VERDICT_JUMP ||
+			     e->verdict.code == BF_VERDICT_GOTO))
+				rule->jumps = true;
+		}
 	}
 
 	if (nlflags & NLM_F_REPLACE) {

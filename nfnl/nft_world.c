@@ -303,6 +303,8 @@ uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
 		for (size_t j = 0; j < o->n_rules; j++) {
 			const struct bf_rule *ir = o->rules[j]->ir;
 
+			if (!o->rules[j]->jumps)
+				continue;
 			for (size_t k = 0; k < ir->n_exprs; k++) {
 				const struct bf_expr *e = &ir->exprs[k];
 

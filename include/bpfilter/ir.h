@@ -189,6 +189,12 @@ struct bf_expr {
 };
 
 struct bf_rule {
+	/* Owners: bf_rule_get() adds one, bf_rule_free() drops one. A rule
+	 * is not changed once shared. */
+	unsigned int refcnt;
+	/* Unique in the process (bf_rule_new()): the code generator tells
+	 * the rules it compiled from later ones by it. */
+	uint64_t serial;
 	uint64_t handle;
 	struct bf_expr *exprs;
 	size_t n_exprs;
@@ -264,6 +270,9 @@ struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
 
 /* Rules. */
 int bf_rule_new(struct bf_rule **rule);
+/* Another owner for @rule (a chain of a table built for the code
+ * generator, say): returns @rule. */
+struct bf_rule *bf_rule_get(struct bf_rule *rule);
 void bf_rule_free(struct bf_rule **rule);
 int bf_rule_add_expr(struct bf_rule *rule, const struct bf_expr *expr);
 
