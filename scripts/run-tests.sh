@@ -40,6 +40,7 @@ if [ "$which" = all ] || [ "$which" = shell ]; then
 	done
 	run_one "diff/nft_diff.sh" env BUILD="$BUILD" bash selftests/diff/nft_diff.sh
 	run_one "diff/verdict_diff.sh" env BUILD="$BUILD" bash selftests/diff/verdict_diff.sh
+	run_one "diff/incr_diff.sh" env BUILD="$BUILD" bash selftests/diff/incr_diff.sh
 fi
 
 if [ "$which" = all ] || [ "$which" = fuzz ]; then

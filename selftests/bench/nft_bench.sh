@@ -5,7 +5,8 @@
 #   - nft -f of N rules `udp dport P counter accept` (input chain, policy
 #     drop), N in $NFT_BENCH_SIZES (default 1000 10000), median of
 #     $NFT_BENCH_RUNS (3) runs, ruleset flushed before each;
-#   - one `nft add rule` with the largest ruleset present, median of 5.
+#   - single `nft add rule`, `insert rule`, `delete rule` with the largest
+#     ruleset present, median of 5 each.
 # Prints a table; never fails on a timing.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,7 +35,10 @@ for _ in $(seq 50); do [ -S "$rundir/daemon.sock" ] && break; sleep 0.1; done
 [ -S "$rundir/daemon.sock" ] || { echo "nft_bench: daemon did not start" >&2; exit 1; }
 
 kern() { ip netns exec "$K" nft "$@"; }
-bpf() { ip netns exec "$B" env BPFILTER_RUNTIME_DIR="$rundir" "$BUILD/bfexec" nft "$@"; }
+# As a user would: bfexec in front of nft, the runtime dir in the
+# environment (no extra process per command).
+export BPFILTER_RUNTIME_DIR="$rundir"
+bpf() { ip netns exec "$B" "$BUILD/bfexec" nft "$@"; }
 
 ruleset() { # N -> file
 	{
@@ -82,15 +86,36 @@ for n in $sizes; do
 	last=$n
 done
 
-# One rule added next to the largest ruleset (loaded by the last round).
-for side in kern bpf; do
-	: > "$work/$side.add"
-	for ((r = 0; r < 5; r++)); do
-		time_cmd $side add rule ip t c udp dport $((200 + r)) counter accept >> "$work/$side.add"
+# Single commands next to the largest ruleset (loaded by the last round),
+# median of 5 each:
+#   add:    appended at the end (bpfilter: one map entry, in place);
+#   insert: at the head of the chain (bpfilter: a new program);
+#   delete: a rule in the middle, by handle (bpfilter: a new program, the
+#           counters after it being renumbered).
+handle() { "$@" -a list chain ip t c | awk -v r="udp dport $mid " \
+	'index($0, r) { print $NF; exit }'; }
+single() { # label, then the command's words after "nft"
+	local label=$1 side
+	shift
+	for side in kern bpf; do
+		: > "$work/$side.one"
+		for ((r = 0; r < 5; r++)); do
+			local words=("$@")
+			words=("${words[@]//@PORT@/$((200 + r + 10 * ${#label}))}")
+			if [ "${words[0]}" = delete ]; then
+				mid=$((1000 + last / 2 + r))
+				words+=(handle "$(handle $side)")
+			fi
+			time_cmd $side "${words[@]}" >> "$work/$side.one"
+		done
 	done
-done
-printf '%-34s %14s %14s\n' "nft add rule, $last rules present" \
-	"$(grep -v failed "$work/kern.add" | median)" \
-	"$(grep -v failed "$work/bpf.add" | median)"
+	printf '%-34s %14s %14s\n' "$label, $last rules present" \
+		"$(grep -v failed "$work/kern.one" | median)" \
+		"$(grep -v failed "$work/bpf.one" | median)"
+	grep -q failed "$work/bpf.one" && echo "  (bpfilter failed: $(head -c 200 "$work/err"))"
+}
+single "nft add rule" add rule ip t c udp dport @PORT@ counter accept
+single "nft insert rule" insert rule ip t c udp dport @PORT@ counter accept
+single "nft delete rule" delete rule ip t c
 echo "(wall clock of the nft process: start-up, parsing, netlink, commit; for"
 echo " bpfilter also the interposer, the daemon, codegen, verifier and attach)"

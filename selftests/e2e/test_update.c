@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * In-place updates (codegen/update.c): a running program takes a rule
+ * appended to its mapped group, or a rule removed from or changed inside
+ * it, through its maps; packets and counters must then be what a freshly
+ * generated program gives, undo must put the previous rules back, and
+ * changes that do not fit must ask for a new program. BF_UPDATE_CHECK=1
+ * makes every append also generate the chain and compare.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/e2e.h"
+
+#define _BASE_PORT 1000
+#define _N 40
+
+static const struct e2e_flavour *_flavour(void **state)
+{
+	return *state;
+}
+
+static size_t _pkt(const struct e2e_flavour *f, int proto, uint16_t dport,
+		   uint8_t *pkt)
+{
+	struct pkt_spec spec;
+
+	pkt_spec_init(&spec, f->l3, proto);
+	spec.dport = dport;
+	spec.payload_len = 20;
+	return e2e_pkt(&spec, pkt, PKT_MAX, NULL);
+}
+
+static uint64_t _handle;
+
+static struct bf_chain *_base_chain(struct e2e *t)
+{
+	return bf_table_get_chain(t->table, E2E_BASE);
+}
+
+static void _port_rule(struct e2e *t, uint16_t port, bool counter,
+		       enum bf_verdict v)
+{
+	struct bf_expr verdict = v == BF_VERDICT_DROP ? e2e_drop() : e2e_accept();
+
+	if (counter)
+		E2E_RULE(t, NULL, bf_expr_meta(BF_META_L4PROTO, 0),
+			 e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_UDP),
+			 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
+			 e2e_cmp_be16(BF_CMP_EQ, 0, port), bf_expr_counter(),
+			 verdict);
+	else
+		E2E_RULE(t, NULL, bf_expr_meta(BF_META_L4PROTO, 0),
+			 e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_UDP),
+			 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
+			 e2e_cmp_be16(BF_CMP_EQ, 0, port), verdict);
+	/* Handles, as the front-end gives them: counters follow them. */
+	_base_chain(t)->rules[_base_chain(t)->n_rules - 1]->handle = ++_handle;
+}
+
+/* _N rules `udp dport BASE+i [counter] accept`, policy drop. */
+static void _build(struct e2e *t, const struct e2e_flavour *f, bool counters)
+{
+	e2e_init_flavour(t, f, BF_VERDICT_DROP);
+	for (uint16_t i = 0; i < _N; i++)
+		_port_rule(t, _BASE_PORT + i, counters, BF_VERDICT_ACCEPT);
+	e2e_load(t);
+}
+
+/* Plan the table's current rules for the running program. */
+static int _plan(struct e2e *t, struct bf_program **gen, struct bf_update **u)
+{
+	char err[256] = "";
+	int r = bf_update_plan(t->prog, t->table, gen, u, err, sizeof(err));
+
+	if (r && r != -EAGAIN)
+		fprintf(stderr, "# bf_update_plan: %d (%s)\n", r, err);
+	return r;
+}
+
+/* Plan must succeed in place; apply it. */
+static void _update(struct e2e *t)
+{
+	struct bf_program *gen = NULL;
+	struct bf_update *u = NULL;
+
+	assert_int_equal(_plan(t, &gen, &u), 0);
+	assert_null(gen);
+	assert_int_equal(bf_update_apply(u), 0);
+	bf_update_free(&u);
+}
+
+/* Plan must refuse; load the generated program instead, counters kept. */
+static void _reload(struct e2e *t)
+{
+	struct bf_program *gen = NULL;
+	struct bf_update *u = NULL;
+	char log[4096];
+
+	assert_int_equal(_plan(t, &gen, &u), -EAGAIN);
+	assert_null(u);
+	if (!gen)
+		assert_int_equal(bf_program_generate(&gen, t->table, E2E_BASE,
+						     bf_program_nfproto(t->prog), NULL, 0), 0);
+	assert_int_equal(bf_program_load(gen, log, sizeof(log)), 0);
+	assert_int_equal(bf_program_inherit_counters(gen, t->prog), 0);
+	bf_program_free(&t->prog);
+	t->prog = gen;
+}
+
+static void _remove_rule(struct e2e *t, size_t idx)
+{
+	struct bf_chain *c = _base_chain(t);
+
+	bf_rule_free(&c->rules[idx]);
+	memmove(&c->rules[idx], &c->rules[idx + 1],
+		(c->n_rules - idx - 1) * sizeof(*c->rules));
+	c->n_rules--;
+}
+
+static void test_append(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	uint8_t pkt[PKT_MAX];
+	size_t len, seen;
+	struct e2e t;
+
+	_build(&t, f, true);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt);
+	seen = e2e_seen_len(f->hook, len);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	len = _pkt(f, PKT_PROTO_UDP, 7, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+
+	_port_rule(&t, 7, true, BF_VERDICT_ACCEPT);
+	_update(&t);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	e2e_expect_counter(&t, NULL, _N, 4, 1, seen);
+	/* Counters of the rules already there go on. */
+	e2e_expect_counter(&t, NULL, 3, 4, 1, seen);
+	e2e_expect_policy(&t, 1, seen);
+
+	/* A drop rule with a counter, then one without. */
+	_port_rule(&t, 8, true, BF_VERDICT_DROP);
+	_update(&t);
+	_port_rule(&t, 9, false, BF_VERDICT_ACCEPT);
+	_update(&t);
+	len = _pkt(f, PKT_PROTO_UDP, 8, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+	e2e_expect_counter(&t, NULL, _N + 1, 4, 1, seen);
+	len = _pkt(f, PKT_PROTO_UDP, 9, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	e2e_expect_policy(&t, 1, seen);
+	e2e_fini(&t);
+}
+
+/* A port already in the group: the first rule keeps it. */
+static void test_append_shadowed(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct e2e t;
+
+	_build(&t, f, true);
+	_port_rule(&t, _BASE_PORT + 4, true, BF_VERDICT_DROP);
+	_update(&t);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 4, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	e2e_expect_counter(&t, NULL, 4, 4, 1, e2e_seen_len(f->hook, len));
+	e2e_expect_counter(&t, NULL, _N, 4, 0, 0);
+	e2e_fini(&t);
+}
+
+static void test_append_undo(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	struct bf_program *gen = NULL;
+	struct bf_update *u = NULL;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct e2e t;
+
+	_build(&t, f, true);
+	len = _pkt(f, PKT_PROTO_UDP, 7, pkt);
+	_port_rule(&t, 7, true, BF_VERDICT_ACCEPT);
+	assert_int_equal(_plan(&t, &gen, &u), 0);
+	assert_int_equal(bf_update_apply(u), 0);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	assert_int_equal(bf_update_undo(u), 0);
+	bf_update_free(&u);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+	e2e_expect_counter(&t, NULL, _N - 1, 4, 0, 0);
+
+	/* The program is back to the table without the rule. */
+	_remove_rule(&t, _N);
+	_port_rule(&t, 7, true, BF_VERDICT_DROP);
+	_update(&t);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+	e2e_expect_counter(&t, NULL, _N, 4, 1, e2e_seen_len(f->hook, len));
+	/* The packet that came while the rule was undone. */
+	e2e_expect_policy(&t, 1, e2e_seen_len(f->hook, len));
+	e2e_fini(&t);
+}
+
+/* Rules that do not join the group need a new program. */
+static void test_append_other(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct e2e t;
+
+	_build(&t, f, true);
+	E2E_RULE(&t, NULL, bf_expr_meta(BF_META_L4PROTO, 0),
+		 e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_TCP),
+		 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
+		 e2e_cmp_be16(BF_CMP_EQ, 0, 7), bf_expr_counter(), e2e_accept());
+	_reload(&t);
+	len = _pkt(f, PKT_PROTO_TCP, 7, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	/* A range is not a key. */
+	E2E_RULE(&t, NULL, bf_expr_meta(BF_META_L4PROTO, 0),
+		 e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_UDP),
+		 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
+		 e2e_cmp_be16(BF_CMP_NEQ, 0, 5), e2e_accept());
+	_reload(&t);
+	len = _pkt(f, PKT_PROTO_UDP, 6, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	e2e_fini(&t);
+}
+
+/* Appending past the room the maps were created with reloads, and the
+ * bigger maps take the next appends again. */
+static void test_append_many(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	size_t in_place = 0, reloads = 0;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct e2e t;
+
+	_build(&t, f, true);
+	for (uint16_t i = 0; i < 120; i++) {
+		struct bf_program *gen = NULL;
+		struct bf_update *u = NULL;
+
+		_port_rule(&t, (uint16_t)(2000 + i), true,
+			   i % 2 ? BF_VERDICT_DROP : BF_VERDICT_ACCEPT);
+		if (!_plan(&t, &gen, &u)) {
+			assert_int_equal(bf_update_apply(u), 0);
+			bf_update_free(&u);
+			in_place++;
+		} else {
+			bf_program_free(&gen);
+			_reload(&t);
+			reloads++;
+		}
+	}
+	assert_true(in_place >= 100);
+	assert_true(reloads >= 1);
+	for (uint16_t i = 0; i < 120; i += 7) {
+		len = _pkt(f, PKT_PROTO_UDP, (uint16_t)(2000 + i), pkt);
+		e2e_expect(&t, pkt, len, i % 2 ? BF_VERDICT_DROP : BF_VERDICT_ACCEPT);
+		e2e_expect_counter(&t, NULL, _N + i, 4, 1, e2e_seen_len(f->hook, len));
+	}
+	e2e_fini(&t);
+}
+
+/* Without counters, removing or changing one rule of the group keeps the
+ * code: one map entry is deleted or changed. */
+static void test_same_code(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	struct bf_chain *c;
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	struct e2e t;
+
+	_build(&t, f, false);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 10, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	_remove_rule(&t, 10);
+	_update(&t);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+
+	/* Rule 20 (port BASE+21 now) becomes a drop, in place. */
+	c = _base_chain(&t);
+	{
+		struct bf_rule *r = NULL;
+		struct bf_expr ex[] = {
+			bf_expr_meta(BF_META_L4PROTO, 0),
+			e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_UDP),
+			bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
+			e2e_cmp_be16(BF_CMP_EQ, 0, _BASE_PORT + 21), e2e_drop(),
+		};
+
+		assert_int_equal(bf_rule_new(&r), 0);
+		for (size_t k = 0; k < ARRAY_SIZE(ex); k++)
+			assert_int_equal(bf_rule_add_expr(r, &ex[k]), 0);
+		bf_rule_free(&c->rules[20]);
+		c->rules[20] = r;
+	}
+	_update(&t);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 21, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 22, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+
+	/* Two rules removed at once: two entries, a new program. */
+	_remove_rule(&t, 2);
+	_remove_rule(&t, 30);
+	_reload(&t);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 2, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	e2e_fini(&t);
+}
+
+/* With counters, removing a rule renumbers the slots after it: reload,
+ * with the counters carried over. */
+static void test_counters_renumbered(void **state)
+{
+	const struct e2e_flavour *f = _flavour(state);
+	uint8_t pkt[PKT_MAX];
+	size_t len, seen;
+	struct e2e t;
+
+	_build(&t, f, true);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 20, pkt);
+	seen = e2e_seen_len(f->hook, len);
+	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	_remove_rule(&t, 10);
+	_reload(&t);
+	e2e_expect_counter(&t, NULL, 19, 4, 1, seen);
+	e2e_fini(&t);
+}
+
+static const char *const _flavour_names[] = {
+	"xdp/ip4", "tc_ingress/ip6", "nf_input/ip", "nf_input/inet4",
+	"cgroup_ingress/ip",
+};
+
+static const struct e2e_test _tests[] = {
+	{ "append", test_append },
+	{ "append_shadowed", test_append_shadowed },
+	{ "append_undo", test_append_undo },
+	{ "append_other", test_append_other },
+	{ "append_many", test_append_many },
+	{ "same_code", test_same_code },
+	{ "counters_renumbered", test_counters_renumbered },
+};
+
+int main(void)
+{
+	setenv("BF_UPDATE_CHECK", "1", 1);
+	return e2e_run_tests("update", _flavour_names, ARRAY_SIZE(_flavour_names),
+			     _tests, ARRAY_SIZE(_tests));
+}
