@@ -184,9 +184,17 @@ struct bf_program {
 	struct bf_counter_slot *slots;
 	size_t n_slots; /* slot 0 is the policy counter */
 	size_t slots_cap;
-	/* Chain names the slots point to, each once. */
+	/* Chain names the slots point to, each once. Slots with no chain
+	 * are numbers left unused (bf_slot_hint()). */
 	char **names;
 	size_t n_names;
+	/* A counter slot belongs to a rule without a handle. */
+	bool anon_slots;
+	/* While generating with a hint (codegen/slots.c). */
+	const struct bf_program *hint;
+	uint32_t *hint_index;
+	size_t hint_cap;
+	uint32_t next_fresh;
 	/* Open-addressing index of slots 1.. by (chain, rule, expr): slot
 	 * number, 0 for an empty bucket. */
 	uint32_t *slot_index;
@@ -297,11 +305,35 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 /* Make room for one more slot of @chain: the next bf_slot_add() of a new
  * slot then cannot fail. */
 int bf_slot_reserve(struct bf_program *prog, const char *chain);
+/* Generate with the slot numbers of @hint, the chain's running program;
+ * done: drop the hint. */
+int bf_slot_hint(struct bf_program *prog, const struct bf_program *hint);
+void bf_slot_hint_done(struct bf_program *prog);
+/* bf_program_generate(), counters keeping their slot numbers in @hint. */
+int bf_program_generate_hinted(struct bf_program **prog,
+			       const struct bf_table *table,
+			       const char *chain_name, int nfproto,
+			       const struct bf_program *hint, char *errbuf,
+			       size_t errlen);
+/* Is @table the one @p was generated from with one rule inserted into or
+ * removed from a mapped group of @p's own chain? Then *@out gets @p's
+ * description (slots, groups, snapshot; no code, no maps) with that edit
+ * made, and 0; else -EAGAIN (codegen/edit.c). */
+int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
+		    struct bf_program **out);
+/* Index the slots again (rule indices changed). */
+int bf_slot_reindex(struct bf_program *prog);
 /* Forget the last slot added. */
 void bf_slot_pop(struct bf_program *prog);
 /* Set a loaded program's slot (CPU 0 gets the values, the others 0). */
 int bf_slot_write(const struct bf_program *p, uint32_t slot,
 		  uint64_t packets, uint64_t bytes);
+
+/* Runs of at least this many mappable rules become a hash map. */
+#define BF_GROUP_MAP_MIN 16
+
+/* Length of the prefix of tests and loads rules @a and @b share. */
+size_t bf_cg_common_prefix(const struct bf_rule *a, const struct bf_rule *b);
 
 /* Would @r, after the last rule of a mapped group whose first rule is
  * @first and prefix @p exprs long, join the group as one more entry? */

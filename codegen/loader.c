@@ -268,6 +268,7 @@ void bf_program_free(struct bf_program **prog)
 		free(p->snap[i].serials);
 	free(p->snap);
 	free(p->slot_index);
+	free(p->hint_index);
 	free(p);
 	*prog = NULL;
 }

@@ -214,7 +214,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 }
 
 /* Length of the pure prefix shared by rules a and b. */
-static size_t _bf_common_prefix(const struct bf_rule *a, const struct bf_rule *b)
+size_t bf_cg_common_prefix(const struct bf_rule *a, const struct bf_rule *b)
 {
 	size_t i = 0;
 
@@ -260,11 +260,11 @@ static size_t _bf_find_group(const struct bf_chain *chain, size_t i, size_t *ple
 
 	if (i + 1 >= chain->n_rules)
 		return i + 1;
-	p = _bf_common_prefix(chain->rules[i], chain->rules[i + 1]);
+	p = bf_cg_common_prefix(chain->rules[i], chain->rules[i + 1]);
 	if (p < 2 || !_bf_group_ok(chain->rules[i], p))
 		return i + 1;
 	for (j = i + 1; j < chain->n_rules; j++) {
-		if (_bf_common_prefix(chain->rules[i], chain->rules[j]) < p ||
+		if (bf_cg_common_prefix(chain->rules[i], chain->rules[j]) < p ||
 		    !_bf_group_ok(chain->rules[j], p))
 			break;
 	}
@@ -297,9 +297,9 @@ static bool _bf_group_keyed(const struct bf_chain *chain, size_t i, size_t end,
 	return true;
 }
 
-/* A keyed group of at least BF_GROUP_MAP_MIN rules, each `KEY == C` then
- * `[counter] accept|drop` and nothing else, is one hash map lookup. */
-#define BF_GROUP_MAP_MIN 16
+/* A keyed group of at least BF_GROUP_MAP_MIN rules (cgen.h), each
+ * `KEY == C` then `[counter] accept|drop` and nothing else, is one hash
+ * map lookup. */
 
 /* `KEY == C [counter] accept|drop` after the prefix, nothing else. */
 static bool _bf_rule_mappable(const struct bf_rule *r, size_t p)
@@ -335,7 +335,7 @@ static bool _bf_group_mappable(const struct bf_chain *chain, size_t i,
 bool bf_cg_group_takes(const struct bf_rule *first, const struct bf_rule *r,
 		       size_t p)
 {
-	return p >= 2 && _bf_common_prefix(first, r) >= p && _bf_group_ok(r, p) &&
+	return p >= 2 && bf_cg_common_prefix(first, r) >= p && _bf_group_ok(r, p) &&
 	       _bf_rule_keyed(&first->exprs[p - 1], r, p) &&
 	       _bf_rule_mappable(r, p);
 }
@@ -633,6 +633,16 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 			const char *chain_name, int nfproto, char *errbuf,
 			size_t errlen)
 {
+	return bf_program_generate_hinted(prog, table, chain_name, nfproto,
+					  NULL, errbuf, errlen);
+}
+
+int bf_program_generate_hinted(struct bf_program **prog,
+			       const struct bf_table *table,
+			       const char *chain_name, int nfproto,
+			       const struct bf_program *hint, char *errbuf,
+			       size_t errlen)
+{
 	struct bf_program *p;
 	const struct bf_chain *chain;
 	struct bf_cg cg = {};
@@ -723,6 +733,14 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 				    table->chains[c]->rules[i]->exprs[k].payload.base == BF_PAYLOAD_LL)
 					cg.uses_ll = true;
 
+	if (hint) {
+		r = bf_slot_hint(p, hint);
+		if (r) {
+			bf_program_free(&p);
+			snprintf(errbuf, errlen, "out of memory");
+			return r;
+		}
+	}
 	cg.prog = p;
 	cg.table = table;
 	cg.flavour = p->flavour;
@@ -731,6 +749,7 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 	cg.errlen = errlen;
 
 	r = _bf_generate(&cg, chain);
+	bf_slot_hint_done(p);
 	if (r) {
 		_bf_cg_release(&cg);
 		bf_program_free(&p);

@@ -60,8 +60,30 @@ static int _bf_index_grow(struct bf_program *prog)
 
 	if (!index)
 		return -ENOMEM;
-	for (size_t s = 1; s < prog->n_slots; s++)
-		_bf_index_put(index, cap, prog->slots, (uint32_t)s);
+	for (size_t s = 1; s < prog->n_slots; s++) {
+		if (prog->slots[s].chain)
+			_bf_index_put(index, cap, prog->slots, (uint32_t)s);
+	}
+	free(prog->slot_index);
+	prog->slot_index = index;
+	prog->slot_index_cap = cap;
+	return 0;
+}
+
+int bf_slot_reindex(struct bf_program *prog)
+{
+	size_t cap = 64;
+	uint32_t *index;
+
+	while (cap < (prog->n_slots + 1) * 2)
+		cap *= 2;
+	index = calloc(cap, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	for (size_t s = 1; s < prog->n_slots; s++) {
+		if (prog->slots[s].chain)
+			_bf_index_put(index, cap, prog->slots, (uint32_t)s);
+	}
 	free(prog->slot_index);
 	prog->slot_index = index;
 	prog->slot_index_cap = cap;
@@ -91,27 +113,36 @@ static const char *_bf_slot_name(struct bf_program *prog, const char *chain)
 	return copy;
 }
 
-int bf_slot_reserve(struct bf_program *prog, const char *chain)
+/* Room for slot number @num (holes below it are left empty). */
+static int _bf_slot_room(struct bf_program *prog, size_t num, const char *chain)
 {
-	if (prog->n_slots >= UINT32_MAX / 2)
+	if (num >= UINT32_MAX / 2)
 		return -E2BIG;
 	/* Keep the index at most half full. */
-	if ((prog->n_slots + 1) * 2 > prog->slot_index_cap) {
+	while ((num + 1) * 2 > prog->slot_index_cap) {
 		int r = _bf_index_grow(prog);
 
 		if (r)
 			return r;
 	}
-	if (prog->n_slots == prog->slots_cap) {
+	if (num >= prog->slots_cap) {
 		size_t cap = prog->slots_cap ? prog->slots_cap * 2 : 64;
-		struct bf_counter_slot *n = realloc(prog->slots, cap * sizeof(*n));
+		struct bf_counter_slot *n;
 
+		while (cap <= num)
+			cap *= 2;
+		n = realloc(prog->slots, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		prog->slots = n;
 		prog->slots_cap = cap;
 	}
 	return _bf_slot_name(prog, chain) ? 0 : -ENOMEM;
+}
+
+int bf_slot_reserve(struct bf_program *prog, const char *chain)
+{
+	return _bf_slot_room(prog, prog->n_slots, chain);
 }
 
 void bf_slot_pop(struct bf_program *prog)
@@ -132,19 +163,94 @@ void bf_slot_pop(struct bf_program *prog)
 	prog->n_slots--;
 }
 
+/*
+ * Hints: generating a chain whose program runs, a counter keeps the slot
+ * number it has there (same rule handle and expression), and a new counter
+ * gets a number past all of the running program's, never one that program
+ * may still count in. The running program's maps can then take the new
+ * rules in place (codegen/update.c). Counters of rules without a handle
+ * take new numbers.
+ */
+static uint64_t _bf_hint_hash(const char *chain, uint64_t handle, size_t expr)
+{
+	return _bf_slot_hash(chain, (size_t)handle, expr);
+}
+
+int bf_slot_hint(struct bf_program *prog, const struct bf_program *hint)
+{
+	size_t cap = 64;
+
+	while (cap < hint->n_slots * 2)
+		cap *= 2;
+	prog->hint_index = calloc(cap, sizeof(*prog->hint_index));
+	if (!prog->hint_index)
+		return -ENOMEM;
+	prog->hint = hint;
+	prog->hint_cap = cap;
+	prog->next_fresh = (uint32_t)hint->n_slots;
+	for (size_t s = 1; s < hint->n_slots; s++) {
+		const struct bf_counter_slot *sl = &hint->slots[s];
+		size_t i;
+
+		if (!sl->chain || !sl->handle)
+			continue;
+		i = _bf_hint_hash(sl->chain, sl->handle, sl->expr) & (cap - 1);
+		while (prog->hint_index[i])
+			i = (i + 1) & (cap - 1);
+		prog->hint_index[i] = (uint32_t)s;
+	}
+	return 0;
+}
+
+void bf_slot_hint_done(struct bf_program *prog)
+{
+	free(prog->hint_index);
+	prog->hint_index = NULL;
+	prog->hint_cap = 0;
+	prog->hint = NULL;
+}
+
+static size_t _bf_slot_number(struct bf_program *prog, const char *chain,
+			      size_t expr, uint64_t handle)
+{
+	const struct bf_program *h = prog->hint;
+
+	if (!h)
+		return prog->n_slots;
+	if (handle) {
+		size_t mask = prog->hint_cap - 1;
+
+		for (size_t i = _bf_hint_hash(chain, handle, expr) & mask;
+		     prog->hint_index[i]; i = (i + 1) & mask) {
+			const struct bf_counter_slot *sl = &h->slots[prog->hint_index[i]];
+
+			if (sl->handle == handle && sl->expr == expr &&
+			    !strcmp(sl->chain, chain))
+				return prog->hint_index[i];
+		}
+	}
+	return prog->next_fresh++;
+}
+
 int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes)
 {
 	struct bf_counter_slot *n;
 	int s = bf_slot_find(prog, chain, rule, expr);
+	size_t num;
 	int r;
 
 	if (s > 0)
 		return s;
-	r = bf_slot_reserve(prog, chain);
+	num = _bf_slot_number(prog, chain, expr, handle);
+	r = _bf_slot_room(prog, num, chain);
 	if (r)
 		return r;
-	n = &prog->slots[prog->n_slots];
+	/* Numbers skipped: empty slots. */
+	if (num >= prog->n_slots)
+		memset(&prog->slots[prog->n_slots], 0,
+		       (num + 1 - prog->n_slots) * sizeof(*prog->slots));
+	n = &prog->slots[num];
 	memset(n, 0, sizeof(*n));
 	n->chain = _bf_slot_name(prog, chain);
 	n->rule = rule;
@@ -152,7 +258,11 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 	n->handle = handle;
 	n->init_packets = packets;
 	n->init_bytes = bytes;
+	if (!handle)
+		prog->anon_slots = true;
+	if (num >= prog->n_slots)
+		prog->n_slots = num + 1;
 	_bf_index_put(prog->slot_index, prog->slot_index_cap, prog->slots,
-		      (uint32_t)prog->n_slots);
-	return (int)prog->n_slots++;
+		      (uint32_t)num);
+	return (int)num;
 }

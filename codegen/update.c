@@ -6,13 +6,13 @@
  * no verifier, no link switch.
  *
  * Two ways to find out:
- *  - append: the table is the one the program was generated from (rules
- *    told apart by serial) plus one rule at the end of the program's own
- *    chain, which joins the mapped group ending there. Nothing is
- *    generated: the cost does not grow with the chain.
- *  - same code: the chain is generated again and its instructions are
- *    the running ones (a rule added, removed or replaced inside a group);
- *    counter slots must keep their numbers.
+ *  - edit (codegen/edit.c): the table is the one the program was generated
+ *    from (rules told apart by serial) with one rule inserted into or
+ *    removed from a mapped group of the program's own chain. Nothing is
+ *    generated: the cost is a copy of the program's description.
+ *  - same code: the chain is generated again, counters keeping their slot
+ *    numbers (bf_slot_hint()), and its instructions are the running ones
+ *    (a rule changed inside a group, say).
  *
  * Atomicity: a commit becomes visible all at once, and only a single map
  * update is atomic. So an update is done in place only when it changes at
@@ -52,17 +52,9 @@ struct bf_update_op {
 
 struct bf_update {
 	struct bf_program *prog;
-	/* Same code: the generated program; after apply, it holds the
-	 * running program's previous description. */
+	/* The new description (slots, groups, snapshot) of prog's rules;
+	 * after apply, the previous one. */
 	struct bf_program *next;
-	/* Append: the rule joining group @group of chain @snap. */
-	bool append;
-	size_t group, snap;
-	uint64_t serial, key;
-	uint32_t val[2];
-	size_t rule, expr; /* counter: rule index, expression index */
-	uint64_t handle, packets, bytes;
-
 	struct bf_update_op ops[BF_UPDATE_MAX_OPS];
 	size_t n_ops;
 	bool applied;
@@ -110,22 +102,42 @@ static bool _bf_same_code(const struct bf_program *old,
 	return true;
 }
 
-/* Slots both programs have must count the same counter expression. */
+/* A slot number both programs use must count the same counter
+ * expression (bf_slot_hint() sees to it); rules without a handle cannot be
+ * told apart, their programs are reloaded. */
 static bool _bf_same_slots(const struct bf_program *old,
 			   const struct bf_program *new)
 {
 	size_t n = old->n_slots < new->n_slots ? old->n_slots : new->n_slots;
 
-	if (new->n_slots > old->counters_cap)
+	if (new->n_slots > old->counters_cap || old->anon_slots || new->anon_slots)
 		return false;
 	for (size_t i = 1; i < n; i++) {
 		const struct bf_counter_slot *a = &old->slots[i], *b = &new->slots[i];
 
+		if (!a->chain || !b->chain)
+			continue;
 		if (a->handle != b->handle || a->expr != b->expr ||
-		    (!a->handle && a->rule != b->rule) || strcmp(a->chain, b->chain))
+		    strcmp(a->chain, b->chain))
 			return false;
 	}
 	return true;
+}
+
+/* Does @new count in slot @i where @old did not? */
+static bool _bf_fresh_slot(const struct bf_program *old,
+			   const struct bf_program *new, size_t i)
+{
+	return new->slots[i].chain && (i >= old->n_slots || !old->slots[i].chain);
+}
+
+static bool _bf_has_holes(const struct bf_program *p)
+{
+	for (size_t i = 1; i < p->n_slots; i++) {
+		if (!p->slots[i].chain)
+			return true;
+	}
+	return false;
 }
 
 /* The value packets see for @key: its first entry's (first match). */
@@ -224,190 +236,89 @@ static int _bf_plan_same_code(struct bf_update *u)
 	return 0;
 }
 
-static bool _bf_same_hdr(const struct bf_chain *a, const struct bf_chain *b)
+/* Two descriptions of the same rules (BF_UPDATE_CHECK). */
+static bool _bf_same_desc(const struct bf_program *a, const struct bf_program *b)
 {
-	return a->base == b->base && a->hook == b->hook &&
-	       a->priority == b->priority && a->policy == b->policy &&
-	       !strcmp(a->name, b->name) && !strcmp(a->ifname, b->ifname) &&
-	       !strcmp(a->cgroup, b->cgroup);
-}
+	size_t n = a->n_slots > b->n_slots ? a->n_slots : b->n_slots;
 
-/* Is @table the program's table plus one rule at the end of the program's
- * chain? Returns that chain's index in the snapshot, or -EAGAIN. */
-static int _bf_appended(const struct bf_program *p, const struct bf_table *table)
-{
-	int at = -EAGAIN;
+	for (size_t i = 1; i < n; i++) {
+		const struct bf_counter_slot *x = i < a->n_slots ? &a->slots[i] : NULL;
+		const struct bf_counter_slot *y = i < b->n_slots ? &b->slots[i] : NULL;
 
-	if (p->family != table->family || strcmp(p->table, table->name) ||
-	    p->n_snap != table->n_chains)
-		return -EAGAIN;
-	for (size_t c = 0; c < p->n_snap; c++) {
-		const struct bf_snap_chain *sc = &p->snap[c];
-		const struct bf_chain *ch = table->chains[c];
-		size_t n = sc->n;
-
-		if (!_bf_same_hdr(&sc->hdr, ch))
-			return -EAGAIN;
-		if (ch->base && !strcmp(ch->name, p->chain) && ch->n_rules == n + 1)
-			at = (int)c;
-		else if (ch->n_rules != n)
-			return -EAGAIN;
-		for (size_t i = 0; i < n; i++) {
-			if (ch->rules[i]->serial != sc->serials[i])
-				return -EAGAIN;
-		}
+		if (x && !x->chain)
+			x = NULL;
+		if (y && !y->chain)
+			y = NULL;
+		if (!x != !y)
+			return false;
+		if (x && (x->rule != y->rule || x->expr != y->expr ||
+			  x->handle != y->handle || x->init_packets != y->init_packets ||
+			  x->init_bytes != y->init_bytes || strcmp(x->chain, y->chain)))
+			return false;
 	}
-	return at;
-}
+	if (a->n_groups != b->n_groups || a->n_snap != b->n_snap)
+		return false;
+	for (size_t gi = 0; gi < a->n_groups; gi++) {
+		const struct bf_group_map *x = &a->groups[gi], *y = &b->groups[gi];
 
-/* A rule without jumps is checked alone, in a table of its own. */
-static bool _bf_rule_valid(const struct bf_table *table, struct bf_rule *rule)
-{
-	struct bf_table *t = NULL;
-	struct bf_chain *c = NULL;
-	struct bf_rule *r = bf_rule_get(rule);
-	char err[8];
-	bool ok = false;
-
-	if (!bf_table_new(&t, table->name, table->family) &&
-	    !bf_chain_new(&c, "bf_check") && !bf_chain_add_rule(c, &r) &&
-	    !bf_table_add_chain(t, &c))
-		ok = !bf_table_validate(t, err, sizeof(err));
-	bf_rule_free(&r);
-	bf_chain_free(&c);
-	bf_table_free(&t);
-	return ok;
-}
-
-static int _bf_plan_append(struct bf_update *u, const struct bf_table *table)
-{
-	struct bf_program *p = u->prog;
-	const struct bf_chain *ch;
-	const struct bf_rule *first;
-	struct bf_rule *rule;
-	struct bf_group_map *g = NULL;
-	const struct bf_expr *e;
-	size_t n, k;
-	int c, r;
-
-	c = _bf_appended(p, table);
-	if (c < 0)
-		return c;
-	ch = table->chains[c];
-	n = ch->n_rules - 1;
-	rule = ch->rules[n];
-	for (size_t gi = 0; gi < p->n_groups && !g; gi++) {
-		if (p->groups[gi].base && p->groups[gi].end == n &&
-		    !strcmp(p->groups[gi].chain, ch->name)) {
-			g = &p->groups[gi];
-			u->group = gi;
-		}
+		if (x->n != y->n || x->first != y->first || x->end != y->end ||
+		    x->p != y->p || x->base != y->base || strcmp(x->chain, y->chain) ||
+		    memcmp(x->keys, y->keys, x->n * sizeof(*x->keys)) ||
+		    memcmp(x->values, y->values, 2 * x->n * sizeof(*x->values)))
+			return false;
 	}
-	if (!g || g->n + 1 > g->cap)
-		return -EAGAIN;
-	first = ch->rules[g->first];
-	if (!bf_cg_group_takes(first, rule, g->p) || !_bf_rule_valid(table, rule))
-		return -EAGAIN;
-
-	u->append = true;
-	u->snap = (size_t)c;
-	u->serial = rule->serial;
-	u->rule = n;
-	k = g->p;
-	u->key = bf_cg_bytes_le(rule->exprs[k].cmp.data.bytes,
-				rule->exprs[k].cmp.data.len);
-	u->val[0] = BF_GROUP_NO_SLOT;
-	u->val[1] = 0;
-	e = &rule->exprs[++k];
-	if (e->type == BF_EXPR_COUNTER) {
-		if (p->n_slots + 1 > p->counters_cap)
-			return -EAGAIN;
-		u->val[0] = (uint32_t)p->n_slots;
-		u->val[1] |= BF_GROUP_CODE_COUNT;
-		u->expr = k;
-		u->handle = rule->handle;
-		u->packets = e->counter.packets;
-		u->bytes = e->counter.bytes;
-		e = &rule->exprs[++k];
+	for (size_t c = 0; c < a->n_snap; c++) {
+		if (a->snap[c].n != b->snap[c].n ||
+		    memcmp(a->snap[c].serials, b->snap[c].serials,
+			   a->snap[c].n * sizeof(*a->snap[c].serials)))
+			return false;
 	}
-	if (e->verdict.code == BF_VERDICT_DROP)
-		u->val[1] |= BF_GROUP_CODE_DROP;
-	/* Shadowed by an earlier rule with the same key: packets see no
-	 * change, only the listing does. */
-	if (!_bf_group_value(g, u->key)) {
-		u->ops[0] = (struct bf_update_op) {
-			.group = u->group,
-			.kind = BF_UPDATE_INSERT,
-			.key = u->key,
-		};
-		memcpy(u->ops[0].new_val, u->val, sizeof(u->val));
-		u->n_ops = 1;
-	}
-
-	/* Room for what apply pushes, so that it cannot fail once the map
-	 * has changed. */
-	if (u->val[0] != BF_GROUP_NO_SLOT) {
-		r = bf_slot_reserve(p, ch->name);
-		if (r)
-			return r;
-	}
-	if (g->n == g->ent_cap) {
-		size_t cap = g->ent_cap * 2 + 16;
-		uint64_t *keys = realloc(g->keys, cap * sizeof(*keys));
-		uint32_t *values;
-
-		if (!keys)
-			return -ENOMEM;
-		g->keys = keys;
-		values = realloc(g->values, 2 * cap * sizeof(*values));
-		if (!values)
-			return -ENOMEM;
-		g->values = values;
-		g->ent_cap = cap;
-	}
-	if (p->snap[c].n == p->snap[c].cap) {
-		size_t cap = p->snap[c].cap * 2 + 16;
-		uint64_t *serials = realloc(p->snap[c].serials, cap * sizeof(*serials));
-
-		if (!serials)
-			return -ENOMEM;
-		p->snap[c].serials = serials;
-		p->snap[c].cap = cap;
-	}
-	return 0;
+	return true;
 }
 
 /* BF_UPDATE_CHECK=1 (tests): generate the chain anyway and abort unless
- * the append left the program as generating it would have. */
-static void _bf_check_append(const struct bf_update *u,
-			     const struct bf_table *table)
+ * the edit gave the description generating gives. */
+static void _bf_check_edit(const struct bf_update *u, const struct bf_table *table)
 {
-	struct bf_program *gen = NULL;
 	const struct bf_program *p = u->prog;
-	const struct bf_group_map *g = &p->groups[u->group];
+	struct bf_program *gen = NULL;
 	bool ok;
 
-	if (bf_program_generate(&gen, table, p->chain, p->nfproto, NULL, 0)) {
+	if (bf_program_generate_hinted(&gen, table, p->chain, p->nfproto, p,
+				       NULL, 0)) {
 		bf_err("update check: chain '%s' does not generate", p->chain);
 		abort();
 	}
-	ok = _bf_same_code(p, gen) && gen->n_slots == p->n_slots + !!(u->val[1] & BF_GROUP_CODE_COUNT) &&
-	     _bf_same_slots(p, gen) && gen->groups[u->group].n == g->n + 1 &&
-	     !memcmp(gen->groups[u->group].keys, g->keys, g->n * sizeof(*g->keys)) &&
-	     gen->groups[u->group].keys[g->n] == u->key &&
-	     !memcmp(&gen->groups[u->group].values[2 * g->n], u->val, sizeof(u->val));
-	if (ok && (u->val[1] & BF_GROUP_CODE_COUNT)) {
-		const struct bf_counter_slot *s = &gen->slots[u->val[0]];
-
-		ok = s->rule == u->rule && s->expr == u->expr &&
-		     s->handle == u->handle && !strcmp(s->chain, p->chain);
-	}
+	ok = _bf_same_code(p, gen) && _bf_same_desc(u->next, gen);
 	bf_program_free(&gen);
 	if (!ok) {
-		bf_err("update check: chain '%s': the append differs from the generated program",
+		bf_err("update check: chain '%s': the edit differs from the generated program",
 		       p->chain);
 		abort();
 	}
+}
+
+/* One rule inserted or removed in a mapped group: no generation. */
+static int _bf_plan_edit(struct bf_update *u, const struct bf_table *table)
+{
+	const char *check = getenv("BF_UPDATE_CHECK");
+	int r;
+
+	if (u->prog->anon_slots)
+		return -EAGAIN;
+	r = bf_cg_edit_desc(u->prog, table, &u->next);
+	if (r)
+		return r;
+	if (!_bf_same_slots(u->prog, u->next))
+		return -EAGAIN;
+	for (size_t gi = 0; gi < u->next->n_groups; gi++) {
+		r = _bf_plan_group(u, gi);
+		if (r)
+			return r;
+	}
+	if (check && *check && strcmp(check, "0"))
+		_bf_check_edit(u, table);
+	return 0;
 }
 
 int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
@@ -425,12 +336,10 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 		return -ENOMEM;
 	u->prog = prog;
 
-	r = _bf_plan_append(u, table);
+	r = _bf_plan_edit(u, table);
 	if (!r) {
-		const char *check = getenv("BF_UPDATE_CHECK");
-
-		if (check && *check && strcmp(check, "0"))
-			_bf_check_append(u, table);
+		bf_dbg("update: chain '%s': one rule in or out of a map, not generated",
+		       prog->chain);
 		*out = u;
 		return 0;
 	}
@@ -438,17 +347,23 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 		bf_update_free(&u);
 		return r;
 	}
-
+	bf_program_free(&u->next);
 	memset(u, 0, sizeof(*u));
 	u->prog = prog;
-	r = bf_program_generate(&u->next, table, prog->chain, prog->nfproto,
-				errbuf, errlen);
+	r = bf_program_generate_hinted(&u->next, table, prog->chain,
+				       prog->nfproto, prog, errbuf, errlen);
 	if (r) {
 		bf_update_free(&u);
 		return r;
 	}
 	r = _bf_plan_same_code(u);
+	if (!r)
+		bf_dbg("update: chain '%s': generated, same code", prog->chain);
 	if (r) {
+		/* A new program: with its slots numbered from 1 again, if
+		 * keeping the running program's numbers left some unused. */
+		if (_bf_has_holes(u->next))
+			bf_program_free(&u->next);
 		*gen = TAKE_PTR(u->next);
 		bf_update_free(&u);
 		return r;
@@ -487,6 +402,7 @@ static void _bf_swap_rules(struct bf_program *a, struct bf_program *b)
 	_BF_SWAP(slots_cap);
 	_BF_SWAP(names);
 	_BF_SWAP(n_names);
+	_BF_SWAP(anon_slots);
 	_BF_SWAP(slot_index);
 	_BF_SWAP(slot_index_cap);
 	_BF_SWAP(snap);
@@ -504,35 +420,6 @@ static void _bf_swap_rules(struct bf_program *a, struct bf_program *b)
 #undef _BF_SWAP
 }
 
-/* The description of @u's program gets the appended rule. */
-static void _bf_push_append(struct bf_update *u)
-{
-	struct bf_program *p = u->prog;
-	struct bf_group_map *g = &p->groups[u->group];
-	struct bf_snap_chain *sc = &p->snap[u->snap];
-
-	if (u->val[1] & BF_GROUP_CODE_COUNT)
-		(void)bf_slot_add(p, sc->hdr.name, u->rule, u->expr, u->handle,
-				  u->packets, u->bytes);
-	g->keys[g->n] = u->key;
-	memcpy(&g->values[2 * g->n], u->val, sizeof(u->val));
-	g->n++;
-	g->end++;
-	sc->serials[sc->n++] = u->serial;
-}
-
-static void _bf_pop_append(struct bf_update *u)
-{
-	struct bf_program *p = u->prog;
-	struct bf_group_map *g = &p->groups[u->group];
-
-	if (u->val[1] & BF_GROUP_CODE_COUNT)
-		bf_slot_pop(p);
-	g->n--;
-	g->end--;
-	p->snap[u->snap].n--;
-}
-
 int bf_update_apply(struct bf_update *u)
 {
 	struct bf_program *p = u->prog;
@@ -541,12 +428,9 @@ int bf_update_apply(struct bf_update *u)
 	if (u->applied)
 		return -EALREADY;
 	/* Counter slots new to the program: nothing reads them yet. */
-	if (u->append && (u->val[1] & BF_GROUP_CODE_COUNT)) {
-		r = bf_slot_write(p, u->val[0], u->packets, u->bytes);
-		if (r)
-			return r;
-	}
-	for (size_t i = u->next ? p->n_slots : 0; u->next && i < u->next->n_slots; i++) {
+	for (size_t i = 1; i < u->next->n_slots; i++) {
+		if (!_bf_fresh_slot(p, u->next, i))
+			continue;
 		r = bf_slot_write(p, (uint32_t)i, u->next->slots[i].init_packets,
 				  u->next->slots[i].init_bytes);
 		if (r)
@@ -560,10 +444,7 @@ int bf_update_apply(struct bf_update *u)
 			return r;
 		}
 	}
-	if (u->append)
-		_bf_push_append(u);
-	else
-		_bf_swap_rules(p, u->next);
+	_bf_swap_rules(p, u->next);
 	u->applied = true;
 
 	return 0;
@@ -581,10 +462,7 @@ int bf_update_undo(struct bf_update *u)
 		if (e && !r)
 			r = e;
 	}
-	if (u->append)
-		_bf_pop_append(u);
-	else
-		_bf_swap_rules(u->prog, u->next);
+	_bf_swap_rules(u->prog, u->next);
 	u->applied = false;
 
 	return r;

@@ -152,6 +152,10 @@ else
 fi
 
 # Inserted, deleted, replaced: the counters of every other rule go on.
+# The insertions and the deletion are one map entry each (in place, the
+# chain not even generated); a replacement is two, a new program.
+before=$(in_place)
+edits0=$(grep -c "not generated" "$work/daemon.log")
 both insert rule ip t c udp dport 2003 counter accept
 both add rule ip t c position "$(handle_of 'udp dport 1010 counter packets 0 bytes 0 accept')" \
 	udp dport 2004 counter accept
@@ -160,6 +164,12 @@ both replace rule ip t c handle "$(handle_of 'udp dport 1021 counter packets 0 b
 	udp dport 2005 counter drop
 both add rule ip t c tcp dport 22 counter accept
 traffic "inserted, deleted, replaced" 2003 2004 1020 1021 2005 1000 1029 2000
+edits=$(( $(grep -c "not generated" "$work/daemon.log") - edits0 ))
+if [ $(( $(in_place) - before )) -ge 3 ] && [ "$edits" -ge 3 ]; then
+	ok "insert, insert at a position, delete: in place, not generated ($edits)"
+else
+	not_ok "insert, insert at a position, delete: in place $(( $(in_place) - before )), not generated $edits"
+fi
 
 # After a rule of another shape, a new run starts: its first rules are
 # compiled one by one, from the 16th on as a map again.

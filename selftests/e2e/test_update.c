@@ -319,22 +319,69 @@ static void test_same_code(void **state)
 	e2e_fini(&t);
 }
 
-/* With counters, removing a rule renumbers the slots after it: reload,
- * with the counters carried over. */
-static void test_counters_renumbered(void **state)
+/* Move the chain's last rule to position @pos. */
+static void _move_last(struct e2e *t, size_t pos)
+{
+	struct bf_chain *c = _base_chain(t);
+	struct bf_rule *r = c->rules[c->n_rules - 1];
+
+	memmove(&c->rules[pos + 1], &c->rules[pos],
+		(c->n_rules - 1 - pos) * sizeof(*c->rules));
+	c->rules[pos] = r;
+}
+
+/* With counters: a rule removed from the group or inserted at its head is
+ * one map entry too, the other counters keeping their slots; a change of
+ * two entries reloads, counters carried over. */
+static void test_counters_kept(void **state)
 {
 	const struct e2e_flavour *f = _flavour(state);
-	uint8_t pkt[PKT_MAX];
-	size_t len, seen;
+	uint8_t pkt[PKT_MAX], p1020[PKT_MAX], p1005[PKT_MAX], p7[PKT_MAX];
+	size_t len, l1020, l1005, l7, seen;
 	struct e2e t;
 
 	_build(&t, f, true);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 20, pkt);
-	seen = e2e_seen_len(f->hook, len);
-	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
+	l1020 = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 20, p1020);
+	l1005 = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 5, p1005);
+	l7 = _pkt(f, PKT_PROTO_UDP, 7, p7);
+	seen = e2e_seen_len(f->hook, l1020);
+	e2e_expect(&t, p1020, l1020, BF_VERDICT_ACCEPT);
+	e2e_expect(&t, p1005, l1005, BF_VERDICT_ACCEPT);
+
 	_remove_rule(&t, 10);
-	_reload(&t);
+	_update(&t);
+	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 10, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 	e2e_expect_counter(&t, NULL, 19, 4, 1, seen);
+	e2e_expect_counter(&t, NULL, 5, 4, 1, seen);
+
+	_port_rule(&t, 7, true, BF_VERDICT_ACCEPT);
+	_move_last(&t, 0);
+	_update(&t);
+	e2e_expect(&t, p7, l7, BF_VERDICT_ACCEPT);
+	e2e_expect(&t, p1020, l1020, BF_VERDICT_ACCEPT);
+	e2e_expect_counter(&t, NULL, 0, 4, 1, seen);
+	e2e_expect_counter(&t, NULL, 20, 4, 2, 2 * seen);
+	e2e_expect_counter(&t, NULL, 6, 4, 1, seen);
+
+	/* Rule 6 (port BASE+5) replaced by port 8: two entries. */
+	_remove_rule(&t, 6);
+	_port_rule(&t, 8, true, BF_VERDICT_DROP);
+	_move_last(&t, 6);
+	_reload(&t);
+	e2e_expect(&t, p1005, l1005, BF_VERDICT_DROP);
+	len = _pkt(f, PKT_PROTO_UDP, 8, pkt);
+	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
+	e2e_expect_counter(&t, NULL, 6, 4, 1, seen);
+	e2e_expect_counter(&t, NULL, 0, 4, 1, seen);
+	e2e_expect_counter(&t, NULL, 20, 4, 2, 2 * seen);
+
+	/* In place again, from the reloaded program. */
+	_remove_rule(&t, 1);
+	_update(&t);
+	e2e_expect(&t, p1020, l1020, BF_VERDICT_ACCEPT);
+	e2e_expect_counter(&t, NULL, 19, 4, 3, 3 * seen);
+	e2e_expect_policy(&t, 2, 2 * e2e_seen_len(f->hook, len));
 	e2e_fini(&t);
 }
 
@@ -350,7 +397,7 @@ static const struct e2e_test _tests[] = {
 	{ "append_other", test_append_other },
 	{ "append_many", test_append_many },
 	{ "same_code", test_same_code },
-	{ "counters_renumbered", test_counters_renumbered },
+	{ "counters_kept", test_counters_kept },
 };
 
 int main(void)

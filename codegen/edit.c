@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One rule inserted into or removed from a run of rules compiled as a hash
+ * map, told without generating the chain again: the table is compared
+ * with the snapshot the program keeps (rules by serial), the run's
+ * grouping conditions are checked for the one rule that changes, and the
+ * program's description (counter slots, group entries, snapshot) is
+ * copied with the edit made. codegen/update.c then writes the one map
+ * entry that differs. Generating the chain with the running program as a
+ * hint would give the same description: BF_UPDATE_CHECK=1 verifies it.
+ *
+ * This is what keeps `nft add rule` and `nft insert rule` next to 10000
+ * rules from costing 10000 rules of work.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfilter/helpers.h>
+
+#include "codegen/cgen.h"
+#include "codegen/expr.h"
+
+static bool _bf_same_hdr(const struct bf_chain *a, const struct bf_chain *b)
+{
+	return a->base == b->base && a->hook == b->hook &&
+	       a->priority == b->priority && a->policy == b->policy &&
+	       !strcmp(a->name, b->name) && !strcmp(a->ifname, b->ifname) &&
+	       !strcmp(a->cgroup, b->cgroup);
+}
+
+/* The one edit from the snapshot to @table: chain index *c, position *q,
+ * *ins true for an insertion. -EAGAIN when there is not exactly one, in
+ * the program's own chain. */
+static int _bf_find_edit(const struct bf_program *p, const struct bf_table *table,
+			 size_t *c, size_t *q, bool *ins)
+{
+	bool found = false;
+
+	if (p->family != table->family || strcmp(p->table, table->name) ||
+	    p->n_snap != table->n_chains)
+		return -EAGAIN;
+	for (size_t ci = 0; ci < p->n_snap; ci++) {
+		const struct bf_snap_chain *sc = &p->snap[ci];
+		const struct bf_chain *ch = table->chains[ci];
+		size_t n = ch->n_rules, i = 0, shift;
+
+		if (!_bf_same_hdr(&sc->hdr, ch))
+			return -EAGAIN;
+		if (n == sc->n) {
+			for (i = 0; i < n; i++) {
+				if (ch->rules[i]->serial != sc->serials[i])
+					return -EAGAIN;
+			}
+			continue;
+		}
+		if (found || !ch->base || strcmp(ch->name, p->chain) ||
+		    (n != sc->n + 1 && n + 1 != sc->n))
+			return -EAGAIN;
+		while (i < n && i < sc->n && ch->rules[i]->serial == sc->serials[i])
+			i++;
+		/* After the edit, the rest shifted by one. */
+		shift = n > sc->n;
+		for (size_t j = i; j + (shift ? 0 : 1) < sc->n; j++) {
+			if (ch->rules[j + shift]->serial != sc->serials[j + !shift])
+				return -EAGAIN;
+		}
+		found = true;
+		*c = ci;
+		*q = i;
+		*ins = shift;
+	}
+	return found ? 0 : -EAGAIN;
+}
+
+/* A rule without jumps is checked alone, in a table of its own. */
+static bool _bf_rule_valid(const struct bf_table *table, struct bf_rule *rule)
+{
+	struct bf_table *t = NULL;
+	struct bf_chain *c = NULL;
+	struct bf_rule *r = bf_rule_get(rule);
+	char err[8];
+	bool ok = false;
+
+	if (!bf_table_new(&t, table->name, table->family) &&
+	    !bf_chain_new(&c, "bf_check") && !bf_chain_add_rule(c, &r) &&
+	    !bf_table_add_chain(t, &c))
+		ok = !bf_table_validate(t, err, sizeof(err));
+	bf_rule_free(&r);
+	bf_chain_free(&c);
+	bf_table_free(&t);
+	return ok;
+}
+
+/*
+ * Would the chain, generated again, group its rules as before, but for the
+ * edit at @q inside @g (rules: the chain after the edit)? A group is its
+ * first rule's prefix of g->p expressions, p being what the first two
+ * rules share: a new first or second rule must share exactly p with its
+ * neighbour, and a rule joins when it has the prefix and the shape of a
+ * map entry. At the chain's head only: a group after other rules could
+ * otherwise merge with what is before it.
+ */
+static bool _bf_keeps_group(const struct bf_group_map *g,
+			    struct bf_rule *const *rules, size_t q, bool ins)
+{
+	size_t first = g->first, p = g->p;
+
+	if (ins) {
+		const struct bf_rule *r = rules[q];
+		const struct bf_rule *f = rules[q == first ? first + 1 : first];
+
+		if (q == first && first)
+			return false;
+		if ((q == first || q == first + 1) && bf_cg_common_prefix(f, r) != p)
+			return false;
+		return bf_cg_group_takes(f, r, p);
+	}
+	if (g->n - 1 < BF_GROUP_MAP_MIN || (q == first && first))
+		return false;
+	if (q == first || q == first + 1)
+		return bf_cg_common_prefix(rules[first], rules[first + 1]) == p;
+	return true;
+}
+
+static void _bf_desc_free(struct bf_program **p)
+{
+	bf_program_free(p);
+}
+
+/* A copy of @p's description, room for one more entry everywhere. */
+static int _bf_desc_clone(const struct bf_program *p, struct bf_program **out)
+{
+	struct bf_program *n = calloc(1, sizeof(*n));
+	int r = -ENOMEM;
+
+	if (!n)
+		return -ENOMEM;
+	n->prog_fd = n->counters_fd = n->keys_fd = -1;
+	memcpy(n->chain, p->chain, sizeof(n->chain));
+	memcpy(n->table, p->table, sizeof(n->table));
+	n->family = p->family;
+	n->anon_slots = p->anon_slots;
+
+	n->names = calloc(p->n_names ?: 1, sizeof(*n->names));
+	if (!n->names)
+		goto err;
+	for (; n->n_names < p->n_names; n->n_names++) {
+		n->names[n->n_names] = strdup(p->names[n->n_names]);
+		if (!n->names[n->n_names])
+			goto err;
+	}
+	n->slots_cap = p->n_slots + 1;
+	n->slots = malloc(n->slots_cap * sizeof(*n->slots));
+	if (!n->slots)
+		goto err;
+	memcpy(n->slots, p->slots, p->n_slots * sizeof(*n->slots));
+	n->n_slots = p->n_slots;
+	/* Slots point to their own program's names. */
+	for (size_t s = 0, k = 0; s < n->n_slots; s++) {
+		if (!n->slots[s].chain)
+			continue;
+		if (p->names[k] != p->slots[s].chain) {
+			for (k = 0; k < p->n_names; k++) {
+				if (p->names[k] == p->slots[s].chain)
+					break;
+			}
+			if (k == p->n_names) {
+				r = -EINVAL;
+				goto err;
+			}
+		}
+		n->slots[s].chain = n->names[k];
+	}
+
+	n->groups = calloc(p->n_groups ?: 1, sizeof(*n->groups));
+	if (!n->groups)
+		goto err;
+	for (; n->n_groups < p->n_groups; n->n_groups++) {
+		const struct bf_group_map *a = &p->groups[n->n_groups];
+		struct bf_group_map *b = &n->groups[n->n_groups];
+
+		*b = *a;
+		b->fd = -1;
+		b->ent_cap = a->n + 1;
+		b->keys = malloc(b->ent_cap * sizeof(*b->keys));
+		b->values = malloc(2 * b->ent_cap * sizeof(*b->values));
+		if (!b->keys || !b->values) {
+			free(b->keys);
+			free(b->values);
+			goto err;
+		}
+		memcpy(b->keys, a->keys, a->n * sizeof(*a->keys));
+		memcpy(b->values, a->values, 2 * a->n * sizeof(*a->values));
+	}
+
+	n->snap = calloc(p->n_snap ?: 1, sizeof(*n->snap));
+	if (!n->snap)
+		goto err;
+	for (; n->n_snap < p->n_snap; n->n_snap++) {
+		const struct bf_snap_chain *a = &p->snap[n->n_snap];
+		struct bf_snap_chain *b = &n->snap[n->n_snap];
+
+		*b = *a;
+		b->cap = a->n + 1;
+		b->serials = malloc(b->cap * sizeof(*b->serials));
+		if (!b->serials)
+			goto err;
+		memcpy(b->serials, a->serials, a->n * sizeof(*a->serials));
+	}
+	*out = n;
+	return 0;
+
+err:
+	_bf_desc_free(&n);
+	return r;
+}
+
+/* Rule indices of the program's own chain from @q on move by @delta; the
+ * rule at @q (removal) loses its slots. */
+static void _bf_shift_slots(struct bf_program *n, size_t q, int delta)
+{
+	for (size_t s = 1; s < n->n_slots; s++) {
+		struct bf_counter_slot *sl = &n->slots[s];
+
+		if (!sl->chain || sl->rule < q || strcmp(sl->chain, n->chain))
+			continue;
+		if (delta < 0 && sl->rule == q)
+			memset(sl, 0, sizeof(*sl));
+		else
+			sl->rule += delta;
+	}
+}
+
+static void _bf_shift_groups(struct bf_program *n, const struct bf_group_map *g,
+			     size_t q, int delta)
+{
+	for (size_t gi = 0; gi < n->n_groups; gi++) {
+		struct bf_group_map *h = &n->groups[gi];
+
+		if (h == g || !h->base || h->first < q || strcmp(h->chain, n->chain))
+			continue;
+		h->first += delta;
+		h->end += delta;
+	}
+}
+
+static int _bf_edit_insert(struct bf_program *n, size_t c, size_t gi,
+			   const struct bf_chain *ch, size_t q)
+{
+	struct bf_group_map *g = &n->groups[gi];
+	const struct bf_rule *rule = ch->rules[q];
+	struct bf_snap_chain *sc = &n->snap[c];
+	size_t at = q - g->first, k = g->p;
+	uint32_t val[2] = { BF_GROUP_NO_SLOT, 0 };
+	int r;
+
+	_bf_shift_slots(n, q, 1);
+	_bf_shift_groups(n, g, q, 1);
+	r = bf_slot_reindex(n);
+	if (r)
+		return r;
+	if (rule->exprs[k + 1].type == BF_EXPR_COUNTER) {
+		const struct bf_expr *e = &rule->exprs[k + 1];
+		int s = bf_slot_add(n, n->chain, q, k + 1, rule->handle,
+				    e->counter.packets, e->counter.bytes);
+
+		if (s < 0)
+			return s;
+		val[0] = (uint32_t)s;
+		val[1] |= BF_GROUP_CODE_COUNT;
+		k++;
+	}
+	if (rule->exprs[k + 1].verdict.code == BF_VERDICT_DROP)
+		val[1] |= BF_GROUP_CODE_DROP;
+
+	memmove(&g->keys[at + 1], &g->keys[at], (g->n - at) * sizeof(*g->keys));
+	memmove(&g->values[2 * (at + 1)], &g->values[2 * at],
+		2 * (g->n - at) * sizeof(*g->values));
+	g->keys[at] = bf_cg_bytes_le(rule->exprs[g->p].cmp.data.bytes,
+				     rule->exprs[g->p].cmp.data.len);
+	memcpy(&g->values[2 * at], val, sizeof(val));
+	g->n++;
+	g->end++;
+
+	memmove(&sc->serials[q + 1], &sc->serials[q],
+		(sc->n - q) * sizeof(*sc->serials));
+	sc->serials[q] = rule->serial;
+	sc->n++;
+	return 0;
+}
+
+static int _bf_edit_remove(struct bf_program *n, size_t c, size_t gi, size_t q)
+{
+	struct bf_group_map *g = &n->groups[gi];
+	struct bf_snap_chain *sc = &n->snap[c];
+	size_t at = q - g->first;
+
+	_bf_shift_slots(n, q, -1);
+	_bf_shift_groups(n, g, q + 1, -1);
+	memmove(&g->keys[at], &g->keys[at + 1], (g->n - at - 1) * sizeof(*g->keys));
+	memmove(&g->values[2 * at], &g->values[2 * (at + 1)],
+		2 * (g->n - at - 1) * sizeof(*g->values));
+	g->n--;
+	g->end--;
+	memmove(&sc->serials[q], &sc->serials[q + 1],
+		(sc->n - q - 1) * sizeof(*sc->serials));
+	sc->n--;
+	return bf_slot_reindex(n);
+}
+
+int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
+		    struct bf_program **out)
+{
+	const struct bf_group_map *g = NULL;
+	const struct bf_chain *ch;
+	struct bf_program *n = NULL;
+	size_t c = 0, q = 0, gi;
+	bool ins = false;
+	int r;
+
+	r = _bf_find_edit(p, table, &c, &q, &ins);
+	if (r)
+		return r;
+	ch = table->chains[c];
+	for (gi = 0; gi < p->n_groups; gi++) {
+		g = &p->groups[gi];
+		if (g->base && !strcmp(g->chain, ch->name) && g->first <= q &&
+		    (ins ? q <= g->end : q < g->end))
+			break;
+	}
+	if (gi == p->n_groups || !_bf_keeps_group(g, ch->rules, q, ins) ||
+	    (ins && !_bf_rule_valid(table, ch->rules[q])))
+		return -EAGAIN;
+
+	r = _bf_desc_clone(p, &n);
+	if (!r)
+		r = ins ? _bf_edit_insert(n, c, gi, ch, q) :
+			  _bf_edit_remove(n, c, gi, q);
+	if (r) {
+		_bf_desc_free(&n);
+		return r;
+	}
+	*out = n;
+	return 0;
+}
