@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpfilter/helpers.h>
@@ -435,8 +436,11 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 {
 	struct bf_pending *pend = NULL;
 	size_t n_pend = 0, cap = 0;
+	struct timespec t0, t1;
 	int saved = -1;
 	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	/* 1. Compile and load: nothing is visible yet. */
 	for (size_t i = 0; i < next->n_tables && !r; i++) {
@@ -561,6 +565,10 @@ out:
 		bf_nft_hook_free(&pend[i].hook);
 	}
 	free(pend);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	bf_dbg("nft: commit %s in %.3f ms", r ? "refused" : "done",
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 
 	return r;
 }

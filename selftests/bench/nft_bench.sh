@@ -89,9 +89,10 @@ done
 # Single commands next to the largest ruleset (loaded by the last round),
 # median of 5 each:
 #   add:    appended at the end (bpfilter: one map entry, in place);
-#   insert: at the head of the chain (bpfilter: a new program);
-#   delete: a rule in the middle, by handle (bpfilter: a new program, the
-#           counters after it being renumbered).
+#   insert: at the head of the chain (bpfilter: one map entry);
+#   delete: a rule in the middle, by handle (bpfilter: one map entry);
+#   replace: a rule in the middle by one with another port (bpfilter: two
+#           map entries, so a new program).
 handle() { "$@" -a list chain ip t c | awk -v r="udp dport $mid " \
 	'index($0, r) { print $NF; exit }'; }
 single() { # label, then the command's words after "nft"
@@ -102,9 +103,9 @@ single() { # label, then the command's words after "nft"
 		for ((r = 0; r < 5; r++)); do
 			local words=("$@")
 			words=("${words[@]//@PORT@/$((200 + r + 10 * ${#label}))}")
-			if [ "${words[0]}" = delete ]; then
-				mid=$((1000 + last / 2 + r))
-				words+=(handle "$(handle $side)")
+			if [ "${words[0]}" = delete ] || [ "${words[0]}" = replace ]; then
+				mid=$((1000 + last / 2 + r + 10 * ${#words[0]}))
+				words=("${words[@]:0:5}" handle "$(handle $side)" "${words[@]:5}")
 			fi
 			time_cmd $side "${words[@]}" >> "$work/$side.one"
 		done
@@ -117,5 +118,6 @@ single() { # label, then the command's words after "nft"
 single "nft add rule" add rule ip t c udp dport @PORT@ counter accept
 single "nft insert rule" insert rule ip t c udp dport @PORT@ counter accept
 single "nft delete rule" delete rule ip t c
+single "nft replace rule" replace rule ip t c udp dport @PORT@ counter drop
 echo "(wall clock of the nft process: start-up, parsing, netlink, commit; for"
 echo " bpfilter also the interposer, the daemon, codegen, verifier and attach)"
