@@ -53,9 +53,9 @@ static void _bf_index_put(uint32_t *index, size_t cap,
 	index[i] = s;
 }
 
-static int _bf_index_grow(struct bf_program *prog)
+/* Index the slots again in @cap buckets (a power of two). */
+static int _bf_index_build(struct bf_program *prog, size_t cap)
 {
-	size_t cap = prog->slot_index_cap ? prog->slot_index_cap * 2 : 64;
 	uint32_t *index = calloc(cap, sizeof(*index));
 
 	if (!index)
@@ -70,24 +70,18 @@ static int _bf_index_grow(struct bf_program *prog)
 	return 0;
 }
 
+static int _bf_index_grow(struct bf_program *prog)
+{
+	return _bf_index_build(prog, prog->slot_index_cap ? prog->slot_index_cap * 2 : 64);
+}
+
 int bf_slot_reindex(struct bf_program *prog)
 {
 	size_t cap = 64;
-	uint32_t *index;
 
 	while (cap < (prog->n_slots + 1) * 2)
 		cap *= 2;
-	index = calloc(cap, sizeof(*index));
-	if (!index)
-		return -ENOMEM;
-	for (size_t s = 1; s < prog->n_slots; s++) {
-		if (prog->slots[s].chain)
-			_bf_index_put(index, cap, prog->slots, (uint32_t)s);
-	}
-	free(prog->slot_index);
-	prog->slot_index = index;
-	prog->slot_index_cap = cap;
-	return 0;
+	return _bf_index_build(prog, cap);
 }
 
 /* The program's copy of @chain, which slots point to. */

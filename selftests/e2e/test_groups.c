@@ -19,17 +19,6 @@ static const struct e2e_flavour *_flavour(void **state)
 	return *state;
 }
 
-static size_t _pkt(const struct e2e_flavour *f, int proto, uint16_t dport,
-		   uint8_t *pkt)
-{
-	struct pkt_spec spec;
-
-	pkt_spec_init(&spec, f->l3, proto);
-	spec.dport = dport;
-	spec.payload_len = 20;
-	return e2e_pkt(&spec, pkt, PKT_MAX, NULL);
-}
-
 /* Rule i: udp dport BASE+i, counter when @counters, drop when i % 3 == 0.
  * Then a duplicate of port BASE+5 with the opposite verdict, then a rule
  * after the run (tcp dport 7 accept), policy drop. */
@@ -75,21 +64,21 @@ static void _check(const struct e2e_flavour *f, size_t n, bool counters)
 
 	_build(&t, f, n, counters);
 
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt); /* rule 3: drop */
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt); /* rule 3: drop */
 	seen = e2e_seen_len(f->hook, len);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 4, pkt); /* rule 4: accept */
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 4, pkt); /* rule 4: accept */
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 5, pkt); /* rule 5 wins */
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 5, pkt); /* rule 5 wins */
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
-	len = _pkt(f, PKT_PROTO_UDP, (uint16_t)(_BASE_PORT + n - 1), pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, (uint16_t)(_BASE_PORT + n - 1), pkt);
 	e2e_expect(&t, pkt, len, (n - 1) % 3 ? BF_VERDICT_ACCEPT : BF_VERDICT_DROP);
-	len = _pkt(f, PKT_PROTO_UDP, 9, pkt); /* miss: policy */
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 9, pkt); /* miss: policy */
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 	policy_bytes += e2e_seen_len(f->hook, len);
-	len = _pkt(f, PKT_PROTO_TCP, 7, pkt); /* prefix fails: the rule after */
+	len = e2e_port_pkt(f, PKT_PROTO_TCP, 7, pkt); /* prefix fails: the rule after */
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
-	len = _pkt(f, PKT_PROTO_TCP, _BASE_PORT + 4, pkt); /* prefix fails: policy */
+	len = e2e_port_pkt(f, PKT_PROTO_TCP, _BASE_PORT + 4, pkt); /* prefix fails: policy */
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 	policy_bytes += e2e_seen_len(f->hook, len);
 

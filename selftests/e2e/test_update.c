@@ -21,17 +21,6 @@ static const struct e2e_flavour *_flavour(void **state)
 	return *state;
 }
 
-static size_t _pkt(const struct e2e_flavour *f, int proto, uint16_t dport,
-		   uint8_t *pkt)
-{
-	struct pkt_spec spec;
-
-	pkt_spec_init(&spec, f->l3, proto);
-	spec.dport = dport;
-	spec.payload_len = 20;
-	return e2e_pkt(&spec, pkt, PKT_MAX, NULL);
-}
-
 static uint64_t _handle;
 
 static struct bf_chain *_base_chain(struct e2e *t)
@@ -127,10 +116,10 @@ static void test_append(void **state)
 	struct e2e t;
 
 	_build(&t, f, true);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt);
 	seen = e2e_seen_len(f->hook, len);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
-	len = _pkt(f, PKT_PROTO_UDP, 7, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 7, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 
 	_port_rule(&t, 7, true, BF_VERDICT_ACCEPT);
@@ -146,10 +135,10 @@ static void test_append(void **state)
 	_update(&t);
 	_port_rule(&t, 9, false, BF_VERDICT_ACCEPT);
 	_update(&t);
-	len = _pkt(f, PKT_PROTO_UDP, 8, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 8, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 	e2e_expect_counter(&t, NULL, _N + 1, 4, 1, seen);
-	len = _pkt(f, PKT_PROTO_UDP, 9, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 9, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 	e2e_expect_policy(&t, 1, seen);
 	e2e_fini(&t);
@@ -166,7 +155,7 @@ static void test_append_shadowed(void **state)
 	_build(&t, f, true);
 	_port_rule(&t, _BASE_PORT + 4, true, BF_VERDICT_DROP);
 	_update(&t);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 4, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 4, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 	e2e_expect_counter(&t, NULL, 4, 4, 1, e2e_seen_len(f->hook, len));
 	e2e_expect_counter(&t, NULL, _N, 4, 0, 0);
@@ -183,7 +172,7 @@ static void test_append_undo(void **state)
 	struct e2e t;
 
 	_build(&t, f, true);
-	len = _pkt(f, PKT_PROTO_UDP, 7, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 7, pkt);
 	_port_rule(&t, 7, true, BF_VERDICT_ACCEPT);
 	assert_int_equal(_plan(&t, &gen, &u), 0);
 	assert_int_equal(bf_update_apply(u), 0);
@@ -218,7 +207,7 @@ static void test_append_other(void **state)
 		 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
 		 e2e_cmp_be16(BF_CMP_EQ, 0, 7), bf_expr_counter(), e2e_accept());
 	_reload(&t);
-	len = _pkt(f, PKT_PROTO_TCP, 7, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_TCP, 7, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 	/* A range is not a key. */
 	E2E_RULE(&t, NULL, bf_expr_meta(BF_META_L4PROTO, 0),
@@ -226,7 +215,7 @@ static void test_append_other(void **state)
 		 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
 		 e2e_cmp_be16(BF_CMP_NEQ, 0, 5), e2e_accept());
 	_reload(&t);
-	len = _pkt(f, PKT_PROTO_UDP, 6, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 6, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 	e2e_fini(&t);
 }
@@ -261,7 +250,7 @@ static void test_append_many(void **state)
 	assert_true(in_place >= 100);
 	assert_true(reloads >= 1);
 	for (uint16_t i = 0; i < 120; i += 7) {
-		len = _pkt(f, PKT_PROTO_UDP, (uint16_t)(2000 + i), pkt);
+		len = e2e_port_pkt(f, PKT_PROTO_UDP, (uint16_t)(2000 + i), pkt);
 		e2e_expect(&t, pkt, len, i % 2 ? BF_VERDICT_DROP : BF_VERDICT_ACCEPT);
 		e2e_expect_counter(&t, NULL, _N + i, 4, 1, e2e_seen_len(f->hook, len));
 	}
@@ -279,7 +268,7 @@ static void test_same_code(void **state)
 	struct e2e t;
 
 	_build(&t, f, false);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 10, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 10, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 	_remove_rule(&t, 10);
 	_update(&t);
@@ -303,18 +292,18 @@ static void test_same_code(void **state)
 		c->rules[20] = r;
 	}
 	_update(&t);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 21, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 21, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 22, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 22, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 
 	/* Two rules removed at once: two entries, a new program. */
 	_remove_rule(&t, 2);
 	_remove_rule(&t, 30);
 	_reload(&t);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 2, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 2, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 3, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_ACCEPT);
 	e2e_fini(&t);
 }
@@ -341,16 +330,16 @@ static void test_counters_kept(void **state)
 	struct e2e t;
 
 	_build(&t, f, true);
-	l1020 = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 20, p1020);
-	l1005 = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 5, p1005);
-	l7 = _pkt(f, PKT_PROTO_UDP, 7, p7);
+	l1020 = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 20, p1020);
+	l1005 = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 5, p1005);
+	l7 = e2e_port_pkt(f, PKT_PROTO_UDP, 7, p7);
 	seen = e2e_seen_len(f->hook, l1020);
 	e2e_expect(&t, p1020, l1020, BF_VERDICT_ACCEPT);
 	e2e_expect(&t, p1005, l1005, BF_VERDICT_ACCEPT);
 
 	_remove_rule(&t, 10);
 	_update(&t);
-	len = _pkt(f, PKT_PROTO_UDP, _BASE_PORT + 10, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, _BASE_PORT + 10, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 	e2e_expect_counter(&t, NULL, 19, 4, 1, seen);
 	e2e_expect_counter(&t, NULL, 5, 4, 1, seen);
@@ -370,7 +359,7 @@ static void test_counters_kept(void **state)
 	_move_last(&t, 6);
 	_reload(&t);
 	e2e_expect(&t, p1005, l1005, BF_VERDICT_DROP);
-	len = _pkt(f, PKT_PROTO_UDP, 8, pkt);
+	len = e2e_port_pkt(f, PKT_PROTO_UDP, 8, pkt);
 	e2e_expect(&t, pkt, len, BF_VERDICT_DROP);
 	e2e_expect_counter(&t, NULL, 6, 4, 1, seen);
 	e2e_expect_counter(&t, NULL, 0, 4, 1, seen);

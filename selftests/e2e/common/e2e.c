@@ -390,3 +390,14 @@ int e2e_run_tests(const char *group, const char *const *flavours,
 
 	return _cmocka_run_group_tests(group, cases, n, NULL, NULL);
 }
+
+size_t e2e_port_pkt(const struct e2e_flavour *f, int proto, uint16_t dport,
+		    uint8_t *pkt)
+{
+	struct pkt_spec spec;
+
+	pkt_spec_init(&spec, f->l3, proto);
+	spec.dport = dport;
+	spec.payload_len = 20;
+	return e2e_pkt(&spec, pkt, PKT_MAX, NULL);
+}

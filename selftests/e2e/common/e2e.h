@@ -135,6 +135,10 @@ int e2e_verdict_of(const struct e2e_flavour *f, enum bf_verdict policy,
 /** Build a packet and assert it fits. */
 size_t e2e_pkt(const struct pkt_spec *spec, uint8_t *buf, size_t cap,
 	       struct pkt_layout *layout);
+/** A packet of @f's IP version, protocol @proto to port @dport, 20 bytes
+ * of payload, in @pkt (PKT_MAX bytes). */
+size_t e2e_port_pkt(const struct e2e_flavour *f, int proto, uint16_t dport,
+		    uint8_t *pkt);
 
 /* One e2e test, run on every flavour it applies to. */
 struct e2e_test {
