@@ -396,9 +396,11 @@ static int _bf_slot_ref_cmp(const void *a, const void *b)
 
 	if (x->handle != y->handle)
 		return x->handle < y->handle ? -1 : 1;
+	/* Handles are unique in a table: a renamed chain keeps its
+	 * counters. */
 	if (x->expr != y->expr)
 		return x->expr < y->expr ? -1 : 1;
-	return strcmp(x->chain, y->chain);
+	return 0;
 }
 
 /* Every slot's per-CPU values of a counters map, in one batch when the

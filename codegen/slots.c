@@ -165,9 +165,11 @@ void bf_slot_pop(struct bf_program *prog)
  * rules in place (codegen/update.c). Counters of rules without a handle
  * take new numbers.
  */
-static uint64_t _bf_hint_hash(const char *chain, uint64_t handle, size_t expr)
+/* Handles are unique in a table: the chain's name is not part of the
+ * key, so that a renamed chain keeps its slots. */
+static uint64_t _bf_hint_hash(uint64_t handle, size_t expr)
 {
-	return _bf_slot_hash(chain, (size_t)handle, expr);
+	return _bf_slot_hash("", (size_t)handle, expr);
 }
 
 int bf_slot_hint(struct bf_program *prog, const struct bf_program *hint)
@@ -188,7 +190,7 @@ int bf_slot_hint(struct bf_program *prog, const struct bf_program *hint)
 
 		if (!sl->chain || !sl->handle)
 			continue;
-		i = _bf_hint_hash(sl->chain, sl->handle, sl->expr) & (cap - 1);
+		i = _bf_hint_hash(sl->handle, sl->expr) & (cap - 1);
 		while (prog->hint_index[i])
 			i = (i + 1) & (cap - 1);
 		prog->hint_index[i] = (uint32_t)s;
@@ -204,8 +206,8 @@ void bf_slot_hint_done(struct bf_program *prog)
 	prog->hint = NULL;
 }
 
-static size_t _bf_slot_number(struct bf_program *prog, const char *chain,
-			      size_t expr, uint64_t handle)
+static size_t _bf_slot_number(struct bf_program *prog, size_t expr,
+			      uint64_t handle)
 {
 	const struct bf_program *h = prog->hint;
 
@@ -214,12 +216,11 @@ static size_t _bf_slot_number(struct bf_program *prog, const char *chain,
 	if (handle) {
 		size_t mask = prog->hint_cap - 1;
 
-		for (size_t i = _bf_hint_hash(chain, handle, expr) & mask;
+		for (size_t i = _bf_hint_hash(handle, expr) & mask;
 		     prog->hint_index[i]; i = (i + 1) & mask) {
 			const struct bf_counter_slot *sl = &h->slots[prog->hint_index[i]];
 
-			if (sl->handle == handle && sl->expr == expr &&
-			    !strcmp(sl->chain, chain))
+			if (sl->handle == handle && sl->expr == expr)
 				return prog->hint_index[i];
 		}
 	}
@@ -236,7 +237,7 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 
 	if (s > 0)
 		return s;
-	num = _bf_slot_number(prog, chain, expr, handle);
+	num = _bf_slot_number(prog, expr, handle);
 	r = _bf_slot_room(prog, num, chain);
 	if (r)
 		return r;

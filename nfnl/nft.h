@@ -66,6 +66,9 @@ struct bf_nft_chain {
 	const struct nlmsghdr *last_nlh;
 };
 
+/* NFT_TABLE_F_DORMANT: the table's base chains are not hooked. */
+#define BF_NFT_TABLE_F_DORMANT 0x1
+
 struct bf_nft_table {
 	int family;
 	char name[BF_NFT_NAME_MAX];
@@ -78,8 +81,10 @@ struct bf_nft_table {
 	struct bf_nft_chain **chains;
 	size_t n_chains;
 	size_t cap_chains;
-	/* Transaction only: base chains need a recompile. */
+	/* Transaction only: base chains need a recompile; the flags were
+	 * changed (once per transaction, as the kernel allows). */
 	bool dirty;
+	bool flags_updated;
 };
 
 struct bf_nft_world {
@@ -124,6 +129,10 @@ int bf_nft_rule_insert(struct bf_nft_chain *c, size_t pos,
 		       struct bf_nft_rule *r);
 void bf_nft_rule_remove_at(struct bf_nft_chain *c, size_t pos);
 void bf_nft_rule_put(struct bf_nft_rule **r);
+/* A copy of @src whose jumps and gotos to chain @from go to @to (a chain
+ * renamed: shared rules are not changed). */
+int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,
+			 const char *to, struct bf_nft_rule **out);
 
 /**
  * Split the attributes of message @nlh (after its nfgenmsg) into

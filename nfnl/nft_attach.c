@@ -153,6 +153,9 @@ struct bf_pending {
 	 * updated, hook holds no program): codegen/update.c. */
 	bool in_place;
 	struct bf_update *ups[2];
+	/* The table is dormant: programs loaded (they keep the counters)
+	 * but not attached. */
+	bool dormant;
 };
 
 static const struct nlmsghdr *_bf_blame(const struct bf_nft_table *t,
@@ -255,7 +258,10 @@ static int _bf_compile(const struct bf_nft_table *t, struct bf_table *ir,
 		h->n = 2;
 	}
 
-	*in_place = old && old->n == h->n && old->prio == prio;
+	/* Not for a dormant table (nothing attached) nor a renamed chain. */
+	*in_place = old && old->n == h->n && old->prio == prio &&
+		    !(t->flags & BF_NFT_TABLE_F_DORMANT) &&
+		    !strcmp(bf_program_chain(old->progs[0]), c->name);
 	for (size_t i = 0; *in_place && i < h->n; i++)
 		*in_place = old->links[i];
 	for (size_t i = 0; i < h->n && *in_place && !r; i++) {
@@ -372,6 +378,15 @@ static int _bf_attach_one(struct bf_pending *p, char *msg, size_t msglen)
 		return r;
 	}
 	for (i = 0; i < h->n; i++) {
+		/* Not replacing a link (dormant table, before or now; netdev
+		 * device missing): the counters still go on. */
+		if (old && (!old->links[i] || p->dormant)) {
+			r = bf_program_inherit_counters(h->progs[i], old->progs[i]);
+			if (r)
+				break;
+		}
+		if (p->dormant)
+			continue;
 		if (old && old->links[i]) {
 			r = bf_link_replace(old->links[i], h->progs[i],
 					    old->progs[i]);
@@ -391,7 +406,7 @@ static int _bf_attach_one(struct bf_pending *p, char *msg, size_t msglen)
 
 	snprintf(msg, msglen, "chain '%s': attach failed: %s",
 		 p->chain->name, strerror(-r));
-	while (i-- > 0) {
+	while (i-- > 0 && !p->dormant) {
 		if (old && old->links[i])
 			(void)bf_link_replace(old->links[i], old->progs[i], NULL);
 		else
@@ -407,7 +422,7 @@ static void _bf_undo_one(struct bf_pending *p)
 
 	for (size_t i = 0; i < h->n && p->in_place; i++)
 		(void)bf_update_undo(p->ups[i]);
-	for (size_t i = 0; i < h->n && !p->in_place; i++) {
+	for (size_t i = 0; i < h->n && !p->in_place && !p->dormant; i++) {
 		if (old && old->links[i])
 			(void)bf_link_replace(old->links[i], old->progs[i],
 					      NULL);
@@ -493,6 +508,7 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 				.hook = h,
 				.in_place = in_place,
 				.ups = { ups[0], ups[1] },
+				.dormant = t->flags & BF_NFT_TABLE_F_DORMANT,
 			};
 		}
 		bf_table_free(&ir);
@@ -535,9 +551,13 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 		if (c->hook) {
 			c->hook->prio = h->prio;
 			for (size_t k = 0; k < h->n; k++) {
+				/* Dormant: unhooked, the programs kept. */
+				if (pend[i].dormant)
+					bf_link_free(&c->hook->links[k]);
 				bf_program_free(&c->hook->progs[k]);
 				c->hook->progs[k] = TAKE_PTR(h->progs[k]);
-				/* Attached now, having had no device before. */
+				/* Attached now, having had no device before
+				 * or waking up. */
 				if (!c->hook->links[k])
 					c->hook->links[k] = TAKE_PTR(h->links[k]);
 			}

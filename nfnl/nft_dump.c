@@ -577,6 +577,7 @@ int bf_nft_get(const struct bf_nft_req *req, const struct nlmsghdr *nlh)
 		return _bf_get_rules(req, nlh, family, dump);
 	case NFT_MSG_GETSET:
 	case NFT_MSG_GETOBJ:
+	case NFT_MSG_GETOBJ_RESET: /* `nft reset counters`: no object to reset */
 	case NFT_MSG_GETFLOWTABLE:
 		return _bf_get_empty(req, nlh, dump);
 	case NFT_MSG_GETSETELEM:

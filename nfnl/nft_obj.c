@@ -20,7 +20,6 @@
 #include "nfnl/expr.h"
 #include "nfnl/nft.h"
 
-#define BF_NFT_TABLE_F_DORMANT 0x1
 #define BF_NFT_CHAIN_BASE 0x1
 
 static int _bf_fail(struct bf_nft_op *op, const struct nlattr *bad, int err,
@@ -173,15 +172,31 @@ static int _bf_newtable(struct bf_nft_op *op, const struct nlattr **tb)
 			return _bf_fail(op, tb[NFTA_TABLE_NAME], -EEXIST, NULL);
 		if (nlflags & NLM_F_REPLACE)
 			return _bf_fail(op, NULL, -EOPNOTSUPP, NULL);
-		if (!tb[NFTA_TABLE_FLAGS] || flags == t->flags)
+		if (!tb[NFTA_TABLE_FLAGS])
 			return 0;
+		if (flags & ~0x7u)
+			return _bf_fail(op, NULL, -EOPNOTSUPP, NULL);
+		if (flags == t->flags)
+			return 0;
+		if ((flags ^ t->flags) & ~BF_NFT_TABLE_F_DORMANT)
+			return _bf_fail(op, tb[NFTA_TABLE_FLAGS], -EOPNOTSUPP,
+					"bpfilter does not support table flags owner and persist");
+		/* nf_tables_updtable(): no dormant on/off games in one
+		 * transaction. */
+		if (t->flags_updated)
+			return _bf_fail(op, NULL, -EINVAL, NULL);
+		t->flags = flags;
+		t->flags_updated = true;
+		t->dirty = true;
+		op->txn->changed = true;
+		return _bf_notify(op, NFT_MSG_NEWTABLE, t, NULL, 0);
 	}
 
 	if (flags & ~0x7u)
 		return _bf_fail(op, tb[NFTA_TABLE_FLAGS], -EOPNOTSUPP, NULL);
-	if (flags)
+	if (flags & ~BF_NFT_TABLE_F_DORMANT)
 		return _bf_fail(op, tb[NFTA_TABLE_FLAGS], -EOPNOTSUPP,
-				"bpfilter does not support table flags (dormant, owner, persist)");
+				"bpfilter does not support table flags owner and persist");
 
 	r = _bf_check_family(op);
 	if (r)
@@ -428,6 +443,41 @@ static int _bf_chain_lookup(struct bf_nft_op *op, const struct nlattr **tb,
 	return 0;
 }
 
+/* NEWCHAIN with a handle and a name: the chain is renamed, and the rules
+ * jumping to it follow (they name it in the IR). */
+static int _bf_rename_chain(struct bf_nft_op *op, struct bf_nft_table *t,
+			    struct bf_nft_chain *c, const struct nlattr *attr)
+{
+	char name[BF_NFT_NAME_MAX];
+
+	if (bf_nft_attr_str(attr, name, sizeof(name)))
+		return _bf_fail(op, attr, -ENAMETOOLONG, NULL);
+	/* The kernel looks the new name up first: renaming a chain to its
+	 * own name is EEXIST too. */
+	if (bf_nft_chain_find(t, name))
+		return _bf_fail(op, attr, -EEXIST, NULL);
+
+	for (size_t i = 0; i < t->n_chains; i++) {
+		struct bf_nft_chain *o = t->chains[i];
+
+		for (size_t j = 0; j < o->n_rules; j++) {
+			struct bf_nft_rule *nr = NULL;
+			int r;
+
+			if (!o->rules[j]->jumps)
+				continue;
+			r = bf_nft_rule_retarget(o->rules[j], c->name, name, &nr);
+			if (r)
+				return r;
+			bf_nft_rule_put(&o->rules[j]);
+			o->rules[j] = nr;
+		}
+	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
+
+	return 0;
+}
+
 static int _bf_newchain(struct bf_nft_op *op, const struct nlattr **tb)
 {
 	uint16_t nlflags = op->nlh->nlmsg_flags;
@@ -481,6 +531,11 @@ static int _bf_newchain(struct bf_nft_op *op, const struct nlattr **tb)
 			if (tmp.hooknum != c->hooknum || tmp.prio != c->prio ||
 			    strcmp(tmp.dev, c->dev))
 				return _bf_fail(op, NULL, -EOPNOTSUPP, NULL);
+		}
+		if (tb[NFTA_CHAIN_HANDLE] && tb[NFTA_CHAIN_NAME]) {
+			r = _bf_rename_chain(op, t, c, tb[NFTA_CHAIN_NAME]);
+			if (r)
+				return r;
 		}
 		if (tb[NFTA_CHAIN_POLICY])
 			c->policy = policy;

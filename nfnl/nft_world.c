@@ -69,6 +69,61 @@ void bf_nft_rule_put(struct bf_nft_rule **r)
 	*r = NULL;
 }
 
+static void *_bf_memdup(const void *p, size_t len)
+{
+	void *q;
+
+	if (!p || !len)
+		return NULL;
+	q = malloc(len);
+	if (q)
+		memcpy(q, p, len);
+	return q;
+}
+
+int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,
+			 const char *to, struct bf_nft_rule **out)
+{
+	struct bf_nft_rule *r = calloc(1, sizeof(*r));
+	int e = -ENOMEM;
+
+	if (!r)
+		return -ENOMEM;
+	r->refcnt = 1;
+	r->handle = src->handle;
+	r->jumps = src->jumps;
+	if (src->udlen) {
+		r->udata = _bf_memdup(src->udata, src->udlen);
+		if (!r->udata)
+			goto err;
+		r->udlen = src->udlen;
+	}
+	e = bf_rule_new(&r->ir);
+	if (e)
+		goto err;
+	r->ir->handle = src->ir->handle;
+	for (size_t k = 0; k < src->ir->n_exprs; k++) {
+		struct bf_expr x = src->ir->exprs[k];
+
+		if (x.type == BF_EXPR_VERDICT &&
+		    (x.verdict.code == BF_VERDICT_JUMP ||
+		     x.verdict.code == BF_VERDICT_GOTO) &&
+		    !strcmp(x.verdict.chain, from)) {
+			memset(x.verdict.chain, 0, sizeof(x.verdict.chain));
+			snprintf(x.verdict.chain, sizeof(x.verdict.chain), "%s", to);
+		}
+		e = bf_rule_add_expr(r->ir, &x);
+		if (e)
+			goto err;
+	}
+	*out = r;
+	return 0;
+
+err:
+	bf_nft_rule_put(&r);
+	return e;
+}
+
 void bf_nft_chain_free(struct bf_nft_chain **c, bool detach)
 {
 	if (!*c)
@@ -104,18 +159,6 @@ void bf_nft_world_free(struct bf_nft_world **w, bool detach)
 	free((*w)->tables);
 	free(*w);
 	*w = NULL;
-}
-
-static void *_bf_memdup(const void *p, size_t len)
-{
-	void *q;
-
-	if (!p || !len)
-		return NULL;
-	q = malloc(len);
-	if (q)
-		memcpy(q, p, len);
-	return q;
 }
 
 static struct bf_nft_chain *_bf_chain_clone(const struct bf_nft_chain *src)
@@ -158,6 +201,7 @@ static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 	t->cap_chains = 0;
 	t->n_chains = 0;
 	t->dirty = false;
+	t->flags_updated = false;
 	t->udata = _bf_memdup(src->udata, src->udlen);
 	if ((src->udlen && !t->udata) ||
 	    _bf_grow((void **)&t->chains, &t->cap_chains, src->n_chains,

@@ -197,6 +197,33 @@ bnft add rule ip f in udp dport 1 drop
 bf_check "counter kept across a chain replacement" bash -c '"$@" | grep -q "dport $0 counter packets [1-9]"' $PORT \
 	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" "$BFEXEC" "$NFT" list ruleset
 
+# A dormant table filters nothing and keeps its counters; awake, it
+# filters again.
+cnt() { bnft list chain ip f "$1" | sed -n "s/.*dport $PORT counter packets \([0-9]*\) .*/\1/p"; }
+c0=$(cnt in)
+bnft add table ip f '{ flags dormant; }'
+bf_check "dormant: udp to $PORT passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" $PORT
+bf_check "dormant: counter kept, not counting" test "$(cnt in)" = "$c0"
+bnft add table ip f
+bf_check "awake: udp to $PORT dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" $PORT 3
+bf_check "awake: counter goes on" test "$(cnt in)" -gt "$c0"
+
+# A renamed base chain keeps filtering and counting; a jump follows the
+# chain it targets when that one is renamed.
+c0=$(cnt in)
+bnft rename chain ip f in input
+bf_check "renamed: udp to $PORT dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" $PORT 3
+bf_check "renamed: counter kept" test "$(cnt input)" -gt "$c0"
+bnft add chain ip f sub && bnft add rule ip f sub udp dport $OTHER drop &&
+	bnft insert rule ip f input jump sub && bnft rename chain ip f sub sub2
+bf_check "jump to a renamed chain: accepted" test $? -eq 0
+bf_check "jump to a renamed chain: udp to $OTHER dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" $OTHER 3
+bf_check "jump to a renamed chain: listed with the new name" bash -c '"$@" | grep -q "jump sub2"' _ \
+	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" "$BFEXEC" "$NFT" list chain ip f input
+bnft delete rule ip f input handle "$(bnft -a list chain ip f input | sed -n 's/.*jump sub2 # handle \([0-9]*\)/\1/p')" &&
+	bnft delete chain ip f sub2 && bnft rename chain ip f input in
+bf_check "renamed back" test $? -eq 0
+
 # inet: one chain filters IPv4 and IPv6.
 bnft add table inet i &&
 	bnft add chain inet i in '{ type filter hook input priority 0; }' &&
