@@ -4,8 +4,9 @@
 # in kernel nf_tables (netns K) and in bpfilter (netns B, private daemon
 # through bfexec): rules appended (bpfilter updates the running program's
 # map in place), shadowed, inserted, deleted, replaced, of another shape,
-# and 40 more appended past the room of the map. After each command, exit
-# codes and `nft -a list ruleset` must be identical; after each phase,
+# 40 more appended past the room of the map, then random commands. After
+# each command, exit codes and `nft -a list ruleset` must be identical;
+# after each phase,
 # real UDP datagrams sent to both (from a sender netns per side, over
 # veth) must leave identical counters.
 #
@@ -177,6 +178,34 @@ for ((i = 0; i < 20; i++)); do
 	both add rule ip t c udp dport $((5000 + i)) counter drop
 done
 traffic "a new run" 5000 5015 5019 4000 22
+
+# Random single commands on a fresh run of 40 rules: append, insert at
+# the head or after a random rule, delete or replace a random rule; ports
+# from a small range (duplicates shadow each other). RANDOM_OPS=N (60)
+# commands, RANDOM_SEED=N (1) picks them.
+both flush chain ip t c
+for ((i = 0; i < 40; i++)); do
+	both add rule ip t c udp dport $((6000 + i)) counter accept >/dev/null
+done
+RANDOM=${RANDOM_SEED:-1}
+rand_handle() {
+	kern -a list chain ip t c | sed -n 's/.*udp dport .* # handle \([0-9]*\)$/\1/p' |
+		awk -v r=$RANDOM 'NR == 1 { n = 0 } { h[n++] = $1 } END { if (n) print h[r % n] }'
+}
+for ((i = 0; i < ${RANDOM_OPS:-60}; i++)); do
+	port=$((6000 + RANDOM % 50))
+	verdict=$([ $((RANDOM % 3)) = 0 ] && echo drop || echo accept)
+	case $((RANDOM % 6)) in
+	0 | 1) both add rule ip t c udp dport $port counter $verdict ;;
+	2) both insert rule ip t c udp dport $port counter $verdict ;;
+	3) both add rule ip t c position "$(rand_handle)" udp dport $port counter $verdict ;;
+	4) both delete rule ip t c handle "$(rand_handle)" ;;
+	5) both replace rule ip t c handle "$(rand_handle)" udp dport $port counter $verdict ;;
+	esac
+done
+ports=()
+for ((i = 0; i < 30; i++)); do ports+=($((6000 + RANDOM % 52))); done
+traffic "after ${RANDOM_OPS:-60} random commands" "${ports[@]}"
 
 both flush chain ip t c
 
