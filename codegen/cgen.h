@@ -105,7 +105,7 @@ struct bf_counter_slot {
 	const char *chain; /* one of bf_program.names */
 	size_t rule;
 	size_t expr;
-	uint64_t handle;
+	uint64_t rule_id; /* bf_rule.id: the counter follows it */
 	uint64_t init_packets;
 	uint64_t init_bytes;
 };
@@ -188,8 +188,6 @@ struct bf_program {
 	 * are numbers left unused (bf_slot_hint()). */
 	char **names;
 	size_t n_names;
-	/* A counter slot belongs to a rule without a handle. */
-	bool anon_slots;
 	/* While generating with a hint (codegen/slots.c). */
 	const struct bf_program *hint;
 	uint32_t *hint_index;
@@ -301,10 +299,7 @@ int bf_slot_find(const struct bf_program *prog, const char *chain, size_t rule,
 		 size_t expr);
 /* Add a slot (or find the existing one); returns its number or -errno. */
 int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
-		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes);
-/* Make room for one more slot of @chain: the next bf_slot_add() of a new
- * slot then cannot fail. */
-int bf_slot_reserve(struct bf_program *prog, const char *chain);
+		size_t expr, uint64_t rule_id, uint64_t packets, uint64_t bytes);
 /* Generate with the slot numbers of @hint, the chain's running program;
  * done: drop the hint. */
 int bf_slot_hint(struct bf_program *prog, const struct bf_program *hint);
@@ -323,8 +318,6 @@ int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
 		    struct bf_program **out);
 /* Index the slots again (rule indices changed). */
 int bf_slot_reindex(struct bf_program *prog);
-/* Forget the last slot added. */
-void bf_slot_pop(struct bf_program *prog);
 /* Set a loaded program's slot (CPU 0 gets the values, the others 0). */
 int bf_slot_write(const struct bf_program *p, uint32_t slot,
 		  uint64_t packets, uint64_t bytes);

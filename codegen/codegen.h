@@ -82,10 +82,10 @@ int bf_program_get_policy_counter(const struct bf_program *prog,
 int bf_program_reset_counters(const struct bf_program *prog);
 /**
  * Copy counter values from @old into @new (both loaded) for counters of
- * the same (rule handle, expression index): handles are unique in a table,
- * so a rule keeps its counters when its chain is renamed; rules without a
- * handle start from their initial values. The policy counter is copied
- * too. Used when a running chain is replaced.
+ * the same rule (bf_rule.id) and expression index: a rule keeps its
+ * counters when its chain is renamed, a rule replaced by another starts
+ * from the new one's initial values. The policy counter is copied too.
+ * Used when a running chain is replaced.
  */
 int bf_program_inherit_counters(struct bf_program *new_prog,
 				const struct bf_program *old_prog);

@@ -29,14 +29,20 @@ static bool _bf_same_hdr(const struct bf_chain *a, const struct bf_chain *b)
 	       !strcmp(a->cgroup, b->cgroup);
 }
 
-/* The one edit from the snapshot to @table: chain index *c, position *q,
- * *ins true for an insertion. -EAGAIN when there is not exactly one, in
- * the program's own chain. */
-static int _bf_find_edit(const struct bf_program *p, const struct bf_table *table,
-			 size_t *c, size_t *q, bool *ins)
+/* Another base chain than the program's: never part of it (base chains
+ * cannot be jumped to), so its changes do not matter. */
+static bool _bf_elsewhere(const struct bf_program *p, const struct bf_chain *ch)
 {
-	bool found = false;
+	return ch->base && strcmp(ch->name, p->chain);
+}
 
+/* The edit from the snapshot to @table, in what the program is made of:
+ * none (*found false), or one rule inserted (*ins) or removed at *q in
+ * chain *c, the program's own. -EAGAIN for anything else. */
+static int _bf_find_edit(const struct bf_program *p, const struct bf_table *table,
+			 bool *found, size_t *c, size_t *q, bool *ins)
+{
+	*found = false;
 	if (p->family != table->family || strcmp(p->table, table->name) ||
 	    p->n_snap != table->n_chains)
 		return -EAGAIN;
@@ -45,6 +51,10 @@ static int _bf_find_edit(const struct bf_program *p, const struct bf_table *tabl
 		const struct bf_chain *ch = table->chains[ci];
 		size_t n = ch->n_rules, i = 0, shift;
 
+		if (sc->hdr.base != ch->base || strcmp(sc->hdr.name, ch->name))
+			return -EAGAIN;
+		if (_bf_elsewhere(p, ch))
+			continue;
 		if (!_bf_same_hdr(&sc->hdr, ch))
 			return -EAGAIN;
 		if (n == sc->n) {
@@ -54,8 +64,7 @@ static int _bf_find_edit(const struct bf_program *p, const struct bf_table *tabl
 			}
 			continue;
 		}
-		if (found || !ch->base || strcmp(ch->name, p->chain) ||
-		    (n != sc->n + 1 && n + 1 != sc->n))
+		if (*found || !ch->base || (n != sc->n + 1 && n + 1 != sc->n))
 			return -EAGAIN;
 		while (i < n && i < sc->n && ch->rules[i]->serial == sc->serials[i])
 			i++;
@@ -65,12 +74,41 @@ static int _bf_find_edit(const struct bf_program *p, const struct bf_table *tabl
 			if (ch->rules[j + shift]->serial != sc->serials[j + !shift])
 				return -EAGAIN;
 		}
-		found = true;
+		*found = true;
 		*c = ci;
 		*q = i;
 		*ins = shift;
 	}
-	return found ? 0 : -EAGAIN;
+	return 0;
+}
+
+/* The snapshot of the other base chains: as they are now. */
+static int _bf_snap_elsewhere(struct bf_program *n, const struct bf_table *table)
+{
+	for (size_t ci = 0; ci < n->n_snap; ci++) {
+		const struct bf_chain *ch = table->chains[ci];
+		struct bf_snap_chain *sc = &n->snap[ci];
+
+		if (!_bf_elsewhere(n, ch))
+			continue;
+		if (ch->n_rules > sc->cap) {
+			uint64_t *serials = realloc(sc->serials,
+						    ch->n_rules * sizeof(*serials));
+
+			if (!serials)
+				return -ENOMEM;
+			sc->serials = serials;
+			sc->cap = ch->n_rules;
+		}
+		sc->hdr = *ch;
+		sc->hdr.rules = NULL;
+		sc->hdr.n_rules = 0;
+		sc->hdr.cap_rules = 0;
+		for (size_t i = 0; i < ch->n_rules; i++)
+			sc->serials[i] = ch->rules[i]->serial;
+		sc->n = ch->n_rules;
+	}
+	return 0;
 }
 
 /* A rule without jumps is checked alone, in a table of its own. */
@@ -140,7 +178,6 @@ static int _bf_desc_clone(const struct bf_program *p, struct bf_program **out)
 	memcpy(n->chain, p->chain, sizeof(n->chain));
 	memcpy(n->table, p->table, sizeof(n->table));
 	n->family = p->family;
-	n->anon_slots = p->anon_slots;
 
 	n->names = calloc(p->n_names ?: 1, sizeof(*n->names));
 	if (!n->names)
@@ -262,7 +299,7 @@ static int _bf_edit_insert(struct bf_program *n, size_t c, size_t gi,
 		return r;
 	if (rule->exprs[k + 1].type == BF_EXPR_COUNTER) {
 		const struct bf_expr *e = &rule->exprs[k + 1];
-		int s = bf_slot_add(n, n->chain, q, k + 1, rule->handle,
+		int s = bf_slot_add(n, n->chain, q, k + 1, rule->id,
 				    e->counter.packets, e->counter.bytes);
 
 		if (s < 0)
@@ -313,30 +350,34 @@ int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
 		    struct bf_program **out)
 {
 	const struct bf_group_map *g = NULL;
-	const struct bf_chain *ch;
+	const struct bf_chain *ch = NULL;
 	struct bf_program *n = NULL;
-	size_t c = 0, q = 0, gi;
-	bool ins = false;
+	size_t c = 0, q = 0, gi = 0;
+	bool found, ins = false;
 	int r;
 
-	r = _bf_find_edit(p, table, &c, &q, &ins);
+	r = _bf_find_edit(p, table, &found, &c, &q, &ins);
 	if (r)
 		return r;
-	ch = table->chains[c];
-	for (gi = 0; gi < p->n_groups; gi++) {
-		g = &p->groups[gi];
-		if (g->base && !strcmp(g->chain, ch->name) && g->first <= q &&
-		    (ins ? q <= g->end : q < g->end))
-			break;
+	if (found) {
+		ch = table->chains[c];
+		for (gi = 0; gi < p->n_groups; gi++) {
+			g = &p->groups[gi];
+			if (g->base && !strcmp(g->chain, ch->name) && g->first <= q &&
+			    (ins ? q <= g->end : q < g->end))
+				break;
+		}
+		if (gi == p->n_groups || !_bf_keeps_group(g, ch->rules, q, ins) ||
+		    (ins && !_bf_rule_valid(table, ch->rules[q])))
+			return -EAGAIN;
 	}
-	if (gi == p->n_groups || !_bf_keeps_group(g, ch->rules, q, ins) ||
-	    (ins && !_bf_rule_valid(table, ch->rules[q])))
-		return -EAGAIN;
 
 	r = _bf_desc_clone(p, &n);
-	if (!r)
+	if (!r && found)
 		r = ins ? _bf_edit_insert(n, c, gi, ch, q) :
 			  _bf_edit_remove(n, c, gi, q);
+	if (!r)
+		r = _bf_snap_elsewhere(n, table);
 	if (r) {
 		_bf_desc_free(&n);
 		return r;

@@ -384,20 +384,19 @@ int bf_program_reset_counters(const struct bf_program *prog)
 }
 
 struct _bf_slot_ref {
-	uint64_t handle;
+	uint64_t rule_id;
 	size_t expr;
-	const char *chain;
 	uint32_t slot;
 };
 
+/* A counter is its rule's (bf_rule.id, kept across a chain's rename) and
+ * the expression's index in it. */
 static int _bf_slot_ref_cmp(const void *a, const void *b)
 {
 	const struct _bf_slot_ref *x = a, *y = b;
 
-	if (x->handle != y->handle)
-		return x->handle < y->handle ? -1 : 1;
-	/* Handles are unique in a table: a renamed chain keeps its
-	 * counters. */
+	if (x->rule_id != y->rule_id)
+		return x->rule_id < y->rule_id ? -1 : 1;
 	if (x->expr != y->expr)
 		return x->expr < y->expr ? -1 : 1;
 	return 0;
@@ -452,15 +451,14 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 	if (r)
 		return r;
 
-	/* Old slots by (handle, expression, chain): a sorted index, so that
-	 * carrying 10000 counters over stays n log n. */
+	/* Old slots by (rule, expression): a sorted index, so that carrying
+	 * 10000 counters over stays n log n. */
 	for (size_t j = 1; j < old_prog->n_slots; j++) {
-		if (!old_prog->slots[j].handle)
+		if (!old_prog->slots[j].chain)
 			continue;
 		refs[n_refs++] = (struct _bf_slot_ref) {
-			.handle = old_prog->slots[j].handle,
+			.rule_id = old_prog->slots[j].rule_id,
 			.expr = old_prog->slots[j].expr,
-			.chain = old_prog->slots[j].chain,
 			.slot = (uint32_t)j,
 		};
 	}
@@ -479,9 +477,9 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 		new_v[i * ncpus].bytes = n->init_bytes;
 		if (i == 0) {
 			hit = &policy;
-		} else if (n->handle) {
+		} else if (n->chain) {
 			want = (struct _bf_slot_ref) {
-				.handle = n->handle, .expr = n->expr, .chain = n->chain,
+				.rule_id = n->rule_id, .expr = n->expr,
 			};
 			hit = bsearch(&want, refs, n_refs, sizeof(*refs), _bf_slot_ref_cmp);
 		}

@@ -52,7 +52,7 @@ static int _bf_counter_slot(struct bf_cg *cg, const char *chain, size_t rule,
 			    size_t expr, const struct bf_rule *r,
 			    const struct bf_expr *e)
 {
-	int s = bf_slot_add(cg->prog, chain, rule, expr, r->handle,
+	int s = bf_slot_add(cg->prog, chain, rule, expr, r->id,
 			    e->counter.packets, e->counter.bytes);
 
 	if (s < 0)

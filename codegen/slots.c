@@ -134,29 +134,6 @@ static int _bf_slot_room(struct bf_program *prog, size_t num, const char *chain)
 	return _bf_slot_name(prog, chain) ? 0 : -ENOMEM;
 }
 
-int bf_slot_reserve(struct bf_program *prog, const char *chain)
-{
-	return _bf_slot_room(prog, prog->n_slots, chain);
-}
-
-void bf_slot_pop(struct bf_program *prog)
-{
-	size_t mask = prog->slot_index_cap - 1;
-	uint32_t s = (uint32_t)(prog->n_slots - 1);
-	const struct bf_counter_slot *sl = &prog->slots[s];
-
-	/* The last slot added: no later one probed past its bucket, so
-	 * emptying the bucket keeps every probe sequence whole. */
-	for (size_t i = _bf_slot_hash(sl->chain, sl->rule, sl->expr) & mask;;
-	     i = (i + 1) & mask) {
-		if (prog->slot_index[i] == s) {
-			prog->slot_index[i] = 0;
-			break;
-		}
-	}
-	prog->n_slots--;
-}
-
 /*
  * Hints: generating a chain whose program runs, a counter keeps the slot
  * number it has there (same rule handle and expression), and a new counter
@@ -188,9 +165,9 @@ int bf_slot_hint(struct bf_program *prog, const struct bf_program *hint)
 		const struct bf_counter_slot *sl = &hint->slots[s];
 		size_t i;
 
-		if (!sl->chain || !sl->handle)
+		if (!sl->chain)
 			continue;
-		i = _bf_hint_hash(sl->handle, sl->expr) & (cap - 1);
+		i = _bf_hint_hash(sl->rule_id, sl->expr) & (cap - 1);
 		while (prog->hint_index[i])
 			i = (i + 1) & (cap - 1);
 		prog->hint_index[i] = (uint32_t)s;
@@ -207,28 +184,25 @@ void bf_slot_hint_done(struct bf_program *prog)
 }
 
 static size_t _bf_slot_number(struct bf_program *prog, size_t expr,
-			      uint64_t handle)
+			      uint64_t rule_id)
 {
 	const struct bf_program *h = prog->hint;
+	size_t mask = prog->hint_cap - 1;
 
 	if (!h)
 		return prog->n_slots;
-	if (handle) {
-		size_t mask = prog->hint_cap - 1;
+	for (size_t i = _bf_hint_hash(rule_id, expr) & mask; prog->hint_index[i];
+	     i = (i + 1) & mask) {
+		const struct bf_counter_slot *sl = &h->slots[prog->hint_index[i]];
 
-		for (size_t i = _bf_hint_hash(handle, expr) & mask;
-		     prog->hint_index[i]; i = (i + 1) & mask) {
-			const struct bf_counter_slot *sl = &h->slots[prog->hint_index[i]];
-
-			if (sl->handle == handle && sl->expr == expr)
-				return prog->hint_index[i];
-		}
+		if (sl->rule_id == rule_id && sl->expr == expr)
+			return prog->hint_index[i];
 	}
 	return prog->next_fresh++;
 }
 
 int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
-		size_t expr, uint64_t handle, uint64_t packets, uint64_t bytes)
+		size_t expr, uint64_t rule_id, uint64_t packets, uint64_t bytes)
 {
 	struct bf_counter_slot *n;
 	int s = bf_slot_find(prog, chain, rule, expr);
@@ -237,7 +211,7 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 
 	if (s > 0)
 		return s;
-	num = _bf_slot_number(prog, expr, handle);
+	num = _bf_slot_number(prog, expr, rule_id);
 	r = _bf_slot_room(prog, num, chain);
 	if (r)
 		return r;
@@ -250,11 +224,9 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 	n->chain = _bf_slot_name(prog, chain);
 	n->rule = rule;
 	n->expr = expr;
-	n->handle = handle;
+	n->rule_id = rule_id;
 	n->init_packets = packets;
 	n->init_bytes = bytes;
-	if (!handle)
-		prog->anon_slots = true;
 	if (num >= prog->n_slots)
 		prog->n_slots = num + 1;
 	_bf_index_put(prog->slot_index, prog->slot_index_cap, prog->slots,

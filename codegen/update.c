@@ -103,21 +103,20 @@ static bool _bf_same_code(const struct bf_program *old,
 }
 
 /* A slot number both programs use must count the same counter
- * expression (bf_slot_hint() sees to it); rules without a handle cannot be
- * told apart, their programs are reloaded. */
+ * expression (bf_slot_hint() sees to it). */
 static bool _bf_same_slots(const struct bf_program *old,
 			   const struct bf_program *new)
 {
 	size_t n = old->n_slots < new->n_slots ? old->n_slots : new->n_slots;
 
-	if (new->n_slots > old->counters_cap || old->anon_slots || new->anon_slots)
+	if (new->n_slots > old->counters_cap)
 		return false;
 	for (size_t i = 1; i < n; i++) {
 		const struct bf_counter_slot *a = &old->slots[i], *b = &new->slots[i];
 
 		if (!a->chain || !b->chain)
 			continue;
-		if (a->handle != b->handle || a->expr != b->expr ||
+		if (a->rule_id != b->rule_id || a->expr != b->expr ||
 		    strcmp(a->chain, b->chain))
 			return false;
 	}
@@ -252,7 +251,7 @@ static bool _bf_same_desc(const struct bf_program *a, const struct bf_program *b
 		if (!x != !y)
 			return false;
 		if (x && (x->rule != y->rule || x->expr != y->expr ||
-			  x->handle != y->handle || x->init_packets != y->init_packets ||
+			  x->rule_id != y->rule_id || x->init_packets != y->init_packets ||
 			  x->init_bytes != y->init_bytes || strcmp(x->chain, y->chain)))
 			return false;
 	}
@@ -304,8 +303,6 @@ static int _bf_plan_edit(struct bf_update *u, const struct bf_table *table)
 	const char *check = getenv("BF_UPDATE_CHECK");
 	int r;
 
-	if (u->prog->anon_slots)
-		return -EAGAIN;
 	r = bf_cg_edit_desc(u->prog, table, &u->next);
 	if (r)
 		return r;
@@ -338,7 +335,7 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 
 	r = _bf_plan_edit(u, table);
 	if (!r) {
-		bf_dbg("update: chain '%s': one rule in or out of a map, not generated",
+		bf_dbg("update: chain '%s': not generated (one rule in or out of a map, or no change to it)",
 		       prog->chain);
 		*out = u;
 		return 0;
@@ -402,7 +399,6 @@ static void _bf_swap_rules(struct bf_program *a, struct bf_program *b)
 	_BF_SWAP(slots_cap);
 	_BF_SWAP(names);
 	_BF_SWAP(n_names);
-	_BF_SWAP(anon_slots);
 	_BF_SWAP(slot_index);
 	_BF_SWAP(slot_index_cap);
 	_BF_SWAP(snap);
@@ -416,6 +412,14 @@ static void _bf_swap_rules(struct bf_program *a, struct bf_program *b)
 		_BF_SWAP(groups[gi].end);
 		_BF_SWAP(groups[gi].p);
 		_BF_SWAP(groups[gi].base);
+		/* A regular chain renamed keeps its code. */
+		{
+			char tmp[sizeof(a->groups[gi].chain)];
+
+			memcpy(tmp, a->groups[gi].chain, sizeof(tmp));
+			memcpy(a->groups[gi].chain, b->groups[gi].chain, sizeof(tmp));
+			memcpy(b->groups[gi].chain, tmp, sizeof(tmp));
+		}
 	}
 #undef _BF_SWAP
 }
@@ -462,6 +466,9 @@ int bf_update_undo(struct bf_update *u)
 		if (e && !r)
 			r = e;
 	}
+	if (r)
+		bf_err("update: chain '%s': a map entry could not be put back: %s",
+		       u->prog->chain, strerror(-r));
 	_bf_swap_rules(u->prog, u->next);
 	u->applied = false;
 

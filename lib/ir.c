@@ -425,6 +425,7 @@ int bf_rule_new(struct bf_rule **rule)
 		return -ENOMEM;
 	r->refcnt = 1;
 	r->serial = __atomic_add_fetch(&_bf_rule_serial, 1, __ATOMIC_RELAXED);
+	r->id = r->serial;
 
 	*rule = r;
 

@@ -464,7 +464,8 @@ static int _bf_rename_chain(struct bf_nft_op *op, struct bf_nft_table *t,
 			struct bf_nft_rule *nr = NULL;
 			int r;
 
-			if (!o->rules[j]->jumps)
+			if (!o->rules[j]->jumps ||
+			    !bf_nft_rule_targets(o->rules[j], c->name))
 				continue;
 			r = bf_nft_rule_retarget(o->rules[j], c->name, name, &nr);
 			if (r)

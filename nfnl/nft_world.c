@@ -81,6 +81,20 @@ static void *_bf_memdup(const void *p, size_t len)
 	return q;
 }
 
+bool bf_nft_rule_targets(const struct bf_nft_rule *r, const char *name)
+{
+	for (size_t k = 0; k < r->ir->n_exprs; k++) {
+		const struct bf_expr *e = &r->ir->exprs[k];
+
+		if (e->type == BF_EXPR_VERDICT &&
+		    (e->verdict.code == BF_VERDICT_JUMP ||
+		     e->verdict.code == BF_VERDICT_GOTO) &&
+		    !strcmp(e->verdict.chain, name))
+			return true;
+	}
+	return false;
+}
+
 int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,
 			 const char *to, struct bf_nft_rule **out)
 {
@@ -102,6 +116,7 @@ int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,
 	if (e)
 		goto err;
 	r->ir->handle = src->ir->handle;
+	r->ir->id = src->ir->id;
 	for (size_t k = 0; k < src->ir->n_exprs; k++) {
 		struct bf_expr x = src->ir->exprs[k];
 

@@ -195,6 +195,14 @@ struct bf_rule {
 	/* Unique in the process (bf_rule_new()): the code generator tells
 	 * the rules it compiled from later ones by it. */
 	uint64_t serial;
+	/* What counters follow across recompiles (carried over, kept in
+	 * their slots): bf_rule_new() sets the serial; a copy standing for
+	 * the same rule keeps it (the nft front-end retargeting a jump to a
+	 * renamed chain), and a front-end that builds its rules again for
+	 * each change may set its own ids, unique in the table (the rules'
+	 * handles, say). nft: a rule replaced by another, same handle,
+	 * starts from its own counters, as in nf_tables. */
+	uint64_t id;
 	uint64_t handle;
 	struct bf_expr *exprs;
 	size_t n_exprs;

@@ -132,7 +132,7 @@ both add rule ip t c udp dport 2000 counter accept
 both add rule ip t c udp dport 1005 counter drop
 both add rule ip t c udp dport 2001 drop
 both add rule ip t c udp dport 2002 counter drop
-traffic "appended" 2000 2000 1005 2001 2002 3000
+traffic "appended" 2000 2000 1005 2001 2002 3000 1021
 appended=$(( $(in_place) - before ))
 if [ "$appended" -ge 4 ]; then
 	ok "4 appends done in place ($appended)"
@@ -178,6 +178,27 @@ for ((i = 0; i < 20; i++)); do
 	both add rule ip t c udp dport $((5000 + i)) counter drop
 done
 traffic "a new run" 5000 5015 5019 4000 22
+
+# A regular chain holding a run (a map) is renamed: the base chain jumping
+# to it keeps its code; then a rule appended to the base chain's own run.
+# A rule replaced keeps its handle but not its counters.
+both add table ip t2
+both add chain ip t2 sub
+for ((i = 0; i < 20; i++)); do
+	both add rule ip t2 sub udp dport $((7000 + i)) accept >/dev/null
+done
+both add chain ip t2 base '{ type filter hook input priority 10; }'
+both add rule ip t2 base jump sub
+for ((i = 0; i < 20; i++)); do
+	both add rule ip t2 base udp dport $((7100 + i)) counter accept >/dev/null
+done
+traffic "a jump to a run" 7005 7105 7105
+both rename chain ip t2 sub sub2
+both add rule ip t2 base udp dport 7999 counter accept
+both replace rule ip t2 base handle "$(kern -a list chain ip t2 base |
+	sed -n 's/.*dport 7105 .* # handle \([0-9]*\)$/\1/p')" udp dport 7105 counter drop
+traffic "renamed, appended, replaced" 7005 7999 7105
+both delete table ip t2
 
 # Random single commands on a fresh run of 40 rules: append, insert at
 # the head or after a random rule, delete or replace a random rule; ports

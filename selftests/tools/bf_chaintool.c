@@ -118,8 +118,12 @@ static void _bf_rb_begin(struct _bf_rb *rb, uint64_t handle)
 	if (rb->err)
 		return;
 	rb->err = bf_rule_new(&rb->rule);
-	if (!rb->err)
+	/* Each run builds the rules again: their counters follow the
+	 * handles given on the command line. */
+	if (!rb->err) {
 		rb->rule->handle = handle;
+		rb->rule->id = handle;
+	}
 }
 
 static void _bf_rb_add(struct _bf_rb *rb, struct bf_expr expr)
