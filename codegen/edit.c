@@ -36,20 +36,28 @@ static bool _bf_elsewhere(const struct bf_program *p, const struct bf_chain *ch)
 	return ch->base && strcmp(ch->name, p->chain);
 }
 
+/* What changed in the program's own chain. */
+enum _bf_edit_kind {
+	_BF_EDIT_NONE,
+	_BF_EDIT_INSERT,
+	_BF_EDIT_REMOVE,
+	_BF_EDIT_REPLACE, /* `nft replace rule`: a rule in another's place */
+};
+
 /* The edit from the snapshot to @table, in what the program is made of:
- * none (*found false), or one rule inserted (*ins) or removed at *q in
- * chain *c, the program's own. -EAGAIN for anything else. */
+ * none, or one rule inserted, removed or replaced at *q in chain *c, the
+ * program's own. -EAGAIN for anything else. */
 static int _bf_find_edit(const struct bf_program *p, const struct bf_table *table,
-			 bool *found, size_t *c, size_t *q, bool *ins)
+			 enum _bf_edit_kind *kind, size_t *c, size_t *q)
 {
-	*found = false;
+	*kind = _BF_EDIT_NONE;
 	if (p->family != table->family || strcmp(p->table, table->name) ||
 	    p->n_snap != table->n_chains)
 		return -EAGAIN;
 	for (size_t ci = 0; ci < p->n_snap; ci++) {
 		const struct bf_snap_chain *sc = &p->snap[ci];
 		const struct bf_chain *ch = table->chains[ci];
-		size_t n = ch->n_rules, i = 0, shift;
+		size_t n = ch->n_rules, i = 0, skip_new, skip_old;
 
 		if (sc->hdr.base != ch->base || strcmp(sc->hdr.name, ch->name))
 			return -EAGAIN;
@@ -57,27 +65,25 @@ static int _bf_find_edit(const struct bf_program *p, const struct bf_table *tabl
 			continue;
 		if (!_bf_same_hdr(&sc->hdr, ch))
 			return -EAGAIN;
-		if (n == sc->n) {
-			for (i = 0; i < n; i++) {
-				if (ch->rules[i]->serial != sc->serials[i])
-					return -EAGAIN;
-			}
-			continue;
-		}
-		if (*found || !ch->base || (n != sc->n + 1 && n + 1 != sc->n))
-			return -EAGAIN;
 		while (i < n && i < sc->n && ch->rules[i]->serial == sc->serials[i])
 			i++;
-		/* After the edit, the rest shifted by one. */
-		shift = n > sc->n;
-		for (size_t j = i; j + (shift ? 0 : 1) < sc->n; j++) {
-			if (ch->rules[j + shift]->serial != sc->serials[j + !shift])
+		if (i == n && n == sc->n)
+			continue;
+		if (*kind != _BF_EDIT_NONE || !ch->base ||
+		    (n != sc->n + 1 && n + 1 != sc->n && n != sc->n))
+			return -EAGAIN;
+		/* After the edit, the rest the same, shifted by one for an
+		 * insertion or a removal. */
+		skip_new = n >= sc->n;
+		skip_old = n <= sc->n;
+		for (size_t j = i; j + skip_new < n; j++) {
+			if (ch->rules[j + skip_new]->serial != sc->serials[j + skip_old])
 				return -EAGAIN;
 		}
-		*found = true;
+		*kind = n > sc->n ? _BF_EDIT_INSERT :
+			n < sc->n ? _BF_EDIT_REMOVE : _BF_EDIT_REPLACE;
 		*c = ci;
 		*q = i;
-		*ins = shift;
 	}
 	return 0;
 }
@@ -352,19 +358,23 @@ int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
 	const struct bf_group_map *g = NULL;
 	const struct bf_chain *ch = NULL;
 	struct bf_program *n = NULL;
+	enum _bf_edit_kind kind;
 	size_t c = 0, q = 0, gi = 0;
-	bool found, ins = false;
+	bool ins;
 	int r;
 
-	r = _bf_find_edit(p, table, &found, &c, &q, &ins);
+	r = _bf_find_edit(p, table, &kind, &c, &q);
 	if (r)
 		return r;
-	if (found) {
+	/* A replacement keeps the group's size and is checked as the new
+	 * rule's insertion where the old one was. */
+	ins = kind != _BF_EDIT_REMOVE;
+	if (kind != _BF_EDIT_NONE) {
 		ch = table->chains[c];
 		for (gi = 0; gi < p->n_groups; gi++) {
 			g = &p->groups[gi];
 			if (g->base && !strcmp(g->chain, ch->name) && g->first <= q &&
-			    (ins ? q <= g->end : q < g->end))
+			    (kind == _BF_EDIT_INSERT ? q <= g->end : q < g->end))
 				break;
 		}
 		if (gi == p->n_groups || !_bf_keeps_group(g, ch->rules, q, ins) ||
@@ -373,9 +383,10 @@ int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
 	}
 
 	r = _bf_desc_clone(p, &n);
-	if (!r && found)
-		r = ins ? _bf_edit_insert(n, c, gi, ch, q) :
-			  _bf_edit_remove(n, c, gi, q);
+	if (!r && (kind == _BF_EDIT_REMOVE || kind == _BF_EDIT_REPLACE))
+		r = _bf_edit_remove(n, c, gi, q);
+	if (!r && (kind == _BF_EDIT_INSERT || kind == _BF_EDIT_REPLACE))
+		r = _bf_edit_insert(n, c, gi, ch, q);
 	if (!r)
 		r = _bf_snap_elsewhere(n, table);
 	if (r) {

@@ -195,8 +195,14 @@ done
 traffic "a jump to a run" 7005 7105 7105
 both rename chain ip t2 sub sub2
 both add rule ip t2 base udp dport 7999 counter accept
+edits0=$(grep -c "not generated" "$work/daemon.log")
 both replace rule ip t2 base handle "$(kern -a list chain ip t2 base |
 	sed -n 's/.*dport 7105 .* # handle \([0-9]*\)$/\1/p')" udp dport 7105 counter drop
+if [ "$(grep -c "not generated" "$work/daemon.log")" -gt "$edits0" ]; then
+	ok "a replacement with the same port: one map entry, in place"
+else
+	not_ok "a replacement with the same port: not done in place"
+fi
 traffic "renamed, appended, replaced" 7005 7999 7105
 both delete table ip t2
 
