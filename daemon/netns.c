@@ -2,10 +2,15 @@
 /* Registry of per-netns contexts: a small hash table keyed by inode. */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,18 +88,46 @@ unsigned int bf_netns_registry_count(const struct bf_netns_registry *reg)
 	return reg->count;
 }
 
+/* The namespace of @ctx is gone: drop what the front-ends keep for it. */
+static void _bf_netns_ctx_stale(struct bf_netns_registry *reg,
+				struct bf_netns_ctx *ctx)
+{
+	bf_info("netns %llu:%lu: namespace #%llu is gone (its inode is reused), its state is dropped",
+		(unsigned long long)ctx->dev, (unsigned long)ctx->ino,
+		(unsigned long long)ctx->id);
+	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
+		if (!ctx->front[i] || !bf_netns_fronts[i].free)
+			continue;
+		bf_netns_fronts[i].free(ctx->front[i]);
+		ctx->front[i] = NULL;
+		--ctx->refcnt;
+	}
+	if (!ctx->refcnt) {
+		/* Take a reference to let release unlink and free it. */
+		++ctx->refcnt;
+		bf_netns_ctx_release(reg, &ctx);
+	}
+}
+
 int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
-			 struct bf_netns_ctx **out)
+			 uint64_t cookie, struct bf_netns_ctx **out)
 {
 	unsigned int b = _bf_netns_hash(dev, ino);
-	struct bf_netns_ctx *ctx;
+	struct bf_netns_ctx *ctx, *next;
 
-	for (ctx = reg->buckets[b]; ctx; ctx = ctx->next) {
-		if (ctx->dev == dev && ctx->ino == ino) {
+	for (ctx = reg->buckets[b]; ctx; ctx = next) {
+		next = ctx->next;
+		if (ctx->dev != dev || ctx->ino != ino)
+			continue;
+		if (ctx->cookie == cookie || !ctx->cookie || !cookie) {
 			++ctx->refcnt;
 			*out = ctx;
 			return 0;
 		}
+		/* No process can be left in a namespace whose inode is
+		 * reused; a context still with clients is left alone. */
+		if (!ctx->nclients)
+			_bf_netns_ctx_stale(reg, ctx);
 	}
 
 	ctx = calloc(1, sizeof(*ctx));
@@ -103,15 +136,16 @@ int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
 
 	ctx->dev = dev;
 	ctx->ino = ino;
+	ctx->cookie = cookie;
 	ctx->id = reg->next_id++;
 	ctx->refcnt = 1;
 	ctx->next = reg->buckets[b];
 	reg->buckets[b] = ctx;
 	++reg->count;
 
-	bf_dbg("netns %llu:%lu: new context #%llu",
+	bf_dbg("netns %llu:%lu (id %llu): new context #%llu",
 	       (unsigned long long)dev, (unsigned long)ino,
-	       (unsigned long long)ctx->id);
+	       (unsigned long long)cookie, (unsigned long long)ctx->id);
 
 	*out = ctx;
 
@@ -161,28 +195,76 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 	*ctx = NULL;
 }
 
-int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino)
+#ifndef NS_GET_ID
+#define NS_GET_ID _IOR(0xb7, 13, uint64_t) /* Linux 6.18 */
+#endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
+
+/* The unique id of the namespace open as @fd: NS_GET_ID, else the cookie
+ * of a socket made inside it. 0 when neither works. */
+static uint64_t _bf_netns_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int self, sock = -1;
+
+	if (!ioctl(fd, NS_GET_ID, &cookie))
+		return cookie;
+	cookie = 0;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return 0;
+	if (!setns(fd, CLONE_NEWNET)) {
+		sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (setns(self, CLONE_NEWNET) < 0)
+			bf_err("cannot return to the daemon's netns: %s", strerror(errno));
+	}
+	if (sock >= 0 &&
+	    getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+		cookie = 0;
+	if (sock >= 0)
+		close(sock);
+	close(self);
+	return cookie;
+}
+
+int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
+		      uint64_t *cookie)
 {
 	char path[64];
 	struct stat st;
+	int fd;
 
 	if (pid <= 0)
 		return -ESRCH; /* Peer outside our pid namespace. */
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if (stat(path, &st) < 0)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
 
 	/*
-	 * Still alive after the stat: the pid was not recycled meanwhile.
+	 * Still alive after the open: the pid was not recycled meanwhile.
 	 * EPERM also proves the process exists.
 	 */
 	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 &&
-	    errno == ESRCH)
+	    errno == ESRCH) {
+		close(fd);
 		return -ESRCH;
+	}
 
 	*dev = st.st_dev;
 	*ino = st.st_ino;
+	*cookie = _bf_netns_cookie(fd);
+	close(fd);
 
 	return 0;
 }

@@ -18,6 +18,12 @@ struct bf_netns_ctx {
 	/** Identity of the namespace: nsfs device and inode. */
 	dev_t dev;
 	ino_t ino;
+	/**
+	 * The namespace's unique id (NS_GET_ID, or its socket cookie): an
+	 * inode is reused as soon as a namespace dies, this never is. 0 when
+	 * the kernel tells neither.
+	 */
+	uint64_t cookie;
 	/** Daemon-local id, never reused (inodes can be, once a netns dies). */
 	uint64_t id;
 	/** Clients and front-ends holding this context. */
@@ -56,20 +62,25 @@ void bf_netns_registry_free(struct bf_netns_registry **reg);
 unsigned int bf_netns_registry_count(const struct bf_netns_registry *reg);
 
 /**
- * Find the context of netns (@dev, @ino), creating it on first use, and
- * take a reference on it.
+ * Find the context of netns (@dev, @ino, @cookie), creating it on first
+ * use, and take a reference on it. A context of the same inode with
+ * another cookie belongs to a namespace that is gone (its inode was given
+ * to the new one): its state is freed, programs and links with it.
  */
 int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
-			 struct bf_netns_ctx **out);
+			 uint64_t cookie, struct bf_netns_ctx **out);
 
 /** Drop a reference; the last one frees the context. Sets *ctx to NULL. */
 void bf_netns_ctx_release(struct bf_netns_registry *reg,
 			  struct bf_netns_ctx **ctx);
 
 /**
- * Identify the network namespace of process @pid: stat of /proc/PID/ns/net.
- * If @pidfd >= 0 (SO_PEERPIDFD), the process is checked to be still alive
- * afterwards, so a recycled pid cannot hand us another process' netns.
+ * Identify the network namespace of process @pid: /proc/PID/ns/net, its
+ * device and inode, and its unique id (*@cookie, 0 if the kernel tells
+ * none). If @pidfd >= 0 (SO_PEERPIDFD), the process is checked to be still
+ * alive afterwards, so a recycled pid cannot hand us another process'
+ * netns.
  * @return 0 or a negative errno (-ESRCH: the process is gone).
  */
-int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino);
+int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
+		      uint64_t *cookie);

@@ -81,6 +81,7 @@ static int _bf_client_identify(struct bf_server *srv, struct bf_client *c)
 	socklen_t len = sizeof(cred);
 	dev_t dev;
 	ino_t ino;
+	uint64_t cookie;
 	int r;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -91,11 +92,11 @@ static int _bf_client_identify(struct bf_server *srv, struct bf_client *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
 		pidfd = -1;
 
-	r = bf_netns_identify(cred.pid, pidfd, &dev, &ino);
+	r = bf_netns_identify(cred.pid, pidfd, &dev, &ino, &cookie);
 	if (r)
 		return r;
 
-	r = bf_netns_ctx_acquire(srv->netns, dev, ino, &c->peer.ctx);
+	r = bf_netns_ctx_acquire(srv->netns, dev, ino, cookie, &c->peer.ctx);
 	if (r)
 		return r;
 	++c->peer.ctx->nclients;

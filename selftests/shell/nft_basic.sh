@@ -40,9 +40,11 @@ for f in "$BPFILTER" "$BFEXEC" "$BDIR/libbpfilter-preload.so"; do
 	[ -e "$f" ] || bf_skip "$f not built"
 done
 
+NS_R=
 cleanup() {
 	bf_cleanup
 	[ -n "$NS_K" ] && ip netns del "$NS_K" 2>/dev/null
+	[ -n "$NS_R" ] && ip netns del "$NS_R" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit $KSFT_FAIL' INT TERM HUP
@@ -270,5 +272,29 @@ bf_check "udp to $PORT dropped again" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" $P
 bnft flush ruleset
 bf_check "udp to $PORT passes after flush ruleset" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" $PORT
 bf_check "empty after flush" test -z "$(bnft list ruleset)"
+
+# A namespace that is gone: the next one often gets its inode (the kernel
+# reuses them at once), and must start empty all the same. (No base chain
+# here: an attached chain's bpf link keeps its namespace alive.)
+NS_R="bf-r-$$-$RANDOM$RANDOM"
+rnft() { ip netns exec "$NS_R" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
+	timeout 20 "$BFEXEC" "$NFT" "$@"; }
+ip netns add "$NS_R" && rnft add table ip secret && rnft add chain ip secret c
+bf_check "a table in a namespace about to go" test $? -eq 0
+ino0=$(stat -L -c %i "/run/netns/$NS_R")
+ip netns del "$NS_R"
+# The namespace is freed by a kernel worker: try a few times for its inode.
+for try in $(seq 20); do
+	sleep 0.2
+	ip netns add "$NS_R" || break
+	[ "$(stat -L -c %i "/run/netns/$NS_R")" = "$ino0" ] && break
+	[ "$try" -lt 20 ] && ip netns del "$NS_R"
+done
+ino1=$(stat -L -c %i "/run/netns/$NS_R")
+bf_check "a new namespace (inode $ino0, then $ino1) starts empty" \
+	bash -c 'out=$("$@") && [ -z "$out" ]' _ ip netns exec "$NS_R" \
+	env BPFILTER_RUNTIME_DIR="$RUNDIR" "$BFEXEC" "$NFT" list tables
+ip netns del "$NS_R"
+NS_R=
 
 bf_finish
