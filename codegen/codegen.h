@@ -91,9 +91,10 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 				const struct bf_program *old_prog);
 
 /**
- * In-place update of a loaded, running program @prog to the rules of its
- * chain in @table, when that changes at most one entry of a group map that
- * packets see (codegen/update.c): no new program is loaded.
+ * In-place update of a loaded, running program @prog to the rules of
+ * chain @chain_name in @table, when that changes at most one entry of a
+ * group map that packets see (codegen/update.c): no new program is
+ * loaded. A chain that is not @prog's (renamed, say) gets a new program.
  *
  * bf_update_plan() returns 0 with the plan in *@out; -EAGAIN when @prog
  * cannot take the change in place, with the chain's generated program in
@@ -106,7 +107,8 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
  */
 struct bf_update;
 int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
-		   struct bf_program **gen, struct bf_update **out,
+		   const char *chain_name, struct bf_program **gen,
+		   struct bf_update **out,
 		   char *errbuf, size_t errlen);
 int bf_update_apply(struct bf_update *u);
 int bf_update_undo(struct bf_update *u);

@@ -319,14 +319,17 @@ static int _bf_plan_edit(struct bf_update *u, const struct bf_table *table)
 }
 
 int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
-		   struct bf_program **gen, struct bf_update **out,
+		   const char *chain_name, struct bf_program **gen,
+		   struct bf_update **out,
 		   char *errbuf, size_t errlen)
 {
 	struct bf_update *u;
 	int r;
 
 	*gen = NULL;
-	if (prog->prog_fd < 0)
+	/* Not loaded, or the chain is not the program's (renamed, say): a
+	 * new program. */
+	if (prog->prog_fd < 0 || strcmp(chain_name, prog->chain))
 		return -EAGAIN;
 	u = calloc(1, sizeof(*u));
 	if (!u)

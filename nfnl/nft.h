@@ -129,8 +129,8 @@ int bf_nft_rule_insert(struct bf_nft_chain *c, size_t pos,
 		       struct bf_nft_rule *r);
 void bf_nft_rule_remove_at(struct bf_nft_chain *c, size_t pos);
 void bf_nft_rule_put(struct bf_nft_rule **r);
-/* Does @r jump or go to chain @name? */
-bool bf_nft_rule_targets(const struct bf_nft_rule *r, const char *name);
+/* Jumps and gotos of @ir to chain @name (NULL: to any chain). */
+uint32_t bf_nft_ir_jumps(const struct bf_rule *ir, const char *name);
 /* A copy of @src whose jumps and gotos to chain @from go to @to (a chain
  * renamed: shared rules are not changed). */
 int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,

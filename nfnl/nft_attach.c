@@ -258,15 +258,14 @@ static int _bf_compile(const struct bf_nft_table *t, struct bf_table *ir,
 		h->n = 2;
 	}
 
-	/* Not for a dormant table (nothing attached) nor a renamed chain. */
+	/* Not for a dormant table: nothing is attached. */
 	*in_place = old && old->n == h->n && old->prio == prio &&
-		    !(t->flags & BF_NFT_TABLE_F_DORMANT) &&
-		    !strcmp(bf_program_chain(old->progs[0]), c->name);
+		    !(t->flags & BF_NFT_TABLE_F_DORMANT);
 	for (size_t i = 0; *in_place && i < h->n; i++)
 		*in_place = old->links[i];
 	for (size_t i = 0; i < h->n && *in_place && !r; i++) {
-		r = bf_update_plan(old->progs[i], ir, &h->progs[i], &ups[i], msg,
-				   msglen);
+		r = bf_update_plan(old->progs[i], ir, c->name, &h->progs[i],
+				   &ups[i], msg, msglen);
 		if (r == -EAGAIN) {
 			*in_place = false;
 			r = 0;

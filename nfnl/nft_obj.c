@@ -465,7 +465,7 @@ static int _bf_rename_chain(struct bf_nft_op *op, struct bf_nft_table *t,
 			int r;
 
 			if (!o->rules[j]->jumps ||
-			    !bf_nft_rule_targets(o->rules[j], c->name))
+			    !bf_nft_ir_jumps(o->rules[j]->ir, c->name))
 				continue;
 			r = bf_nft_rule_retarget(o->rules[j], c->name, name, &nr);
 			if (r)
@@ -761,14 +761,7 @@ static int _bf_newrule(struct bf_nft_op *op, const struct nlattr **tb)
 				    rule->ir);
 		if (r)
 			goto err;
-		for (size_t k = 0; k < rule->ir->n_exprs; k++) {
-			const struct bf_expr *e = &rule->ir->exprs[k];
-
-			if (e->type == BF_EXPR_VERDICT &&
-			    (e->verdict.code == BF_VERDICT_JUMP ||
-			     e->verdict.code == BF_VERDICT_GOTO))
-				rule->jumps = true;
-		}
+		rule->jumps = bf_nft_ir_jumps(rule->ir, NULL);
 	}
 
 	if (nlflags & NLM_F_REPLACE) {

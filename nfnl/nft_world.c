@@ -81,18 +81,21 @@ static void *_bf_memdup(const void *p, size_t len)
 	return q;
 }
 
-bool bf_nft_rule_targets(const struct bf_nft_rule *r, const char *name)
+static bool _bf_is_jump(const struct bf_expr *e, const char *name)
 {
-	for (size_t k = 0; k < r->ir->n_exprs; k++) {
-		const struct bf_expr *e = &r->ir->exprs[k];
+	return e->type == BF_EXPR_VERDICT &&
+	       (e->verdict.code == BF_VERDICT_JUMP ||
+		e->verdict.code == BF_VERDICT_GOTO) &&
+	       (!name || !strcmp(e->verdict.chain, name));
+}
 
-		if (e->type == BF_EXPR_VERDICT &&
-		    (e->verdict.code == BF_VERDICT_JUMP ||
-		     e->verdict.code == BF_VERDICT_GOTO) &&
-		    !strcmp(e->verdict.chain, name))
-			return true;
-	}
-	return false;
+uint32_t bf_nft_ir_jumps(const struct bf_rule *ir, const char *name)
+{
+	uint32_t n = 0;
+
+	for (size_t k = 0; k < ir->n_exprs; k++)
+		n += _bf_is_jump(&ir->exprs[k], name);
+	return n;
 }
 
 int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,
@@ -120,10 +123,7 @@ int bf_nft_rule_retarget(const struct bf_nft_rule *src, const char *from,
 	for (size_t k = 0; k < src->ir->n_exprs; k++) {
 		struct bf_expr x = src->ir->exprs[k];
 
-		if (x.type == BF_EXPR_VERDICT &&
-		    (x.verdict.code == BF_VERDICT_JUMP ||
-		     x.verdict.code == BF_VERDICT_GOTO) &&
-		    !strcmp(x.verdict.chain, from)) {
+		if (_bf_is_jump(&x, from)) {
 			memset(x.verdict.chain, 0, sizeof(x.verdict.chain));
 			snprintf(x.verdict.chain, sizeof(x.verdict.chain), "%s", to);
 		}
@@ -362,17 +362,8 @@ uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
 		for (size_t j = 0; j < o->n_rules; j++) {
 			const struct bf_rule *ir = o->rules[j]->ir;
 
-			if (!o->rules[j]->jumps)
-				continue;
-			for (size_t k = 0; k < ir->n_exprs; k++) {
-				const struct bf_expr *e = &ir->exprs[k];
-
-				if (e->type == BF_EXPR_VERDICT &&
-				    (e->verdict.code == BF_VERDICT_JUMP ||
-				     e->verdict.code == BF_VERDICT_GOTO) &&
-				    !strcmp(e->verdict.chain, c->name))
-					use++;
-			}
+			if (o->rules[j]->jumps)
+				use += bf_nft_ir_jumps(ir, c->name);
 		}
 	}
 

@@ -15,11 +15,6 @@
 /* Values under test sit in the UDP payload: transport header + 8. */
 #define VAL_OFF 8
 
-static const struct e2e_flavour *_flavour(void **state)
-{
-	return *state;
-}
-
 static size_t _udp(const struct e2e_flavour *f, uint8_t *pkt,
 		   struct pkt_spec *spec)
 {
@@ -226,37 +221,37 @@ static void _cmp_len(const struct e2e_flavour *f, size_t n)
 
 static void test_cmp_1(void **state)
 {
-	_cmp_len(_flavour(state), 1);
+	_cmp_len(e2e_state_flavour(state), 1);
 }
 
 static void test_cmp_2(void **state)
 {
-	_cmp_len(_flavour(state), 2);
+	_cmp_len(e2e_state_flavour(state), 2);
 }
 
 static void test_cmp_3(void **state)
 {
-	_cmp_len(_flavour(state), 3);
+	_cmp_len(e2e_state_flavour(state), 3);
 }
 
 static void test_cmp_4(void **state)
 {
-	_cmp_len(_flavour(state), 4);
+	_cmp_len(e2e_state_flavour(state), 4);
 }
 
 static void test_cmp_6(void **state)
 {
-	_cmp_len(_flavour(state), 6);
+	_cmp_len(e2e_state_flavour(state), 6);
 }
 
 static void test_cmp_8(void **state)
 {
-	_cmp_len(_flavour(state), 8);
+	_cmp_len(e2e_state_flavour(state), 8);
 }
 
 static void test_cmp_16(void **state)
 {
-	_cmp_len(_flavour(state), 16);
+	_cmp_len(e2e_state_flavour(state), 16);
 }
 
 /* Run @pkt through a table of one rule @exprs + counter (policy accept),
@@ -288,7 +283,7 @@ static bool _matches(const struct e2e_flavour *f, const struct bf_expr *exprs,
 
 static void test_meta_l4proto(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len;
@@ -310,7 +305,7 @@ static void test_meta_l4proto(void **state)
 
 static void test_meta_protocol(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint16_t proto = f->l3 == 6 ? PKT_ETH_P_IPV6 : PKT_ETH_P_IP;
 	uint16_t other = f->l3 == 6 ? PKT_ETH_P_IP : PKT_ETH_P_IPV6;
 	uint8_t pkt[PKT_MAX];
@@ -326,7 +321,7 @@ static void test_meta_protocol(void **state)
  * or hardware offload): meta protocol is the inner ethertype. */
 static void test_meta_protocol_vlan(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint16_t proto = f->l3 == 6 ? PKT_ETH_P_IPV6 : PKT_ETH_P_IP;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
@@ -356,7 +351,7 @@ static void test_meta_pkttype(void **state)
 		{ { 0x01, 0x00, 0x5e, 0x7f, 0xff, 0xff }, 2 },
 		{ { 0x33, 0x33, 0xff, 0xff, 0xff, 0xff }, 2 },
 	};
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -380,7 +375,7 @@ static void test_meta_pkttype(void **state)
 
 static void test_meta_nfproto(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t want = f->l3 == 6 ? BF_NFPROTO_IPV6 : BF_NFPROTO_IPV4;
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
@@ -398,7 +393,7 @@ static void test_meta_nfproto(void **state)
  * comparison nft converts to big endian first (byteorder hton). */
 static void test_meta_len(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
 	uint32_t seen = e2e_seen_len(f->hook, len);
@@ -423,7 +418,7 @@ static void test_meta_len(void **state)
 
 static void test_meta_mark(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
 
@@ -442,7 +437,7 @@ static void test_meta_mark(void **state)
  * break the rule). */
 static void test_meta_iif_oif(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	bool has_in = f->hook == BF_HOOK_XDP || f->hook == BF_HOOK_TC_INGRESS ||
 		      f->hook == BF_HOOK_CGROUP_SKB_INGRESS;
 	enum bf_meta_key present = has_in ? BF_META_IIF : BF_META_OIF;
@@ -476,7 +471,7 @@ static void test_meta_iif_oif(void **state)
 
 static void test_bitwise_prefix(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len;
@@ -583,7 +578,7 @@ static void _nft_shift(bool left, const uint32_t *src, uint32_t *dst,
 
 static void test_shift(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	static const uint32_t words[4] = { 0x80000001, 0xf0000003, 0x12345678,
 					   0xdeadbeef };
 	static const unsigned int shifts[] = { 1, 4, 8, 31 };
@@ -636,7 +631,7 @@ static void test_shift(void **state)
 
 static void test_byteorder(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	static const unsigned int sizes[] = { 2, 4, 8 };
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
@@ -696,7 +691,7 @@ static void test_byteorder(void **state)
 
 static void test_immediate(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len = _udp(f, pkt, &spec);

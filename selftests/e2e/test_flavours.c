@@ -9,11 +9,6 @@
 
 #include "common/e2e.h"
 
-static const struct e2e_flavour *_flavour(void **state)
-{
-	return *state;
-}
-
 static size_t _udp_pkt(const struct e2e_flavour *f, uint16_t dport,
 		       uint8_t *buf, size_t cap)
 {
@@ -27,7 +22,7 @@ static size_t _udp_pkt(const struct e2e_flavour *f, uint16_t dport,
 
 static void _policy(void **state, enum bf_verdict policy)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp_pkt(f, 80, pkt, sizeof(pkt));
 	size_t seen = e2e_seen_len(f->hook, len);
@@ -59,7 +54,7 @@ static void test_policy_drop(void **state)
 /* Policy accept; `meta l4proto udp udp dport 80 counter drop`. */
 static void test_drop_rule(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t hit[PKT_MAX], miss[PKT_MAX];
 	size_t hit_len = _udp_pkt(f, 80, hit, sizeof(hit));
 	size_t miss_len = _udp_pkt(f, 81, miss, sizeof(miss));
@@ -92,7 +87,7 @@ static void test_drop_rule(void **state)
  * matches. */
 static void test_accept_rule(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t hit[PKT_MAX], miss[PKT_MAX];
 	struct pkt_spec spec;
 	size_t hit_len, miss_len, seen;
@@ -151,7 +146,7 @@ static void test_accept_rule(void **state)
 /* A NEQ rule on a field that differs matches; on an equal one it does not. */
 static void test_neq_rule(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp_pkt(f, 80, pkt, sizeof(pkt));
 	const struct bf_expr neq80[] = {
@@ -177,7 +172,7 @@ static void test_neq_rule(void **state)
  * the policy are never reached. */
 static void test_first_verdict_wins(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp_pkt(f, 80, pkt, sizeof(pkt));
 	struct e2e t;
@@ -200,7 +195,7 @@ static void test_first_verdict_wins(void **state)
  * family only). A netdev table sees every frame, IP or not. */
 static void test_family_filter(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	int other = f->l3 == 6 ? 4 : 6;
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
@@ -229,7 +224,7 @@ static void test_family_filter(void **state)
  * fail on it, even in a NEQ comparison. */
 static void test_non_ip(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len;
@@ -258,7 +253,7 @@ static void test_non_ip(void **state)
  * (here the first payload byte, 0xa0) whatever the ethertype. */
 static void test_non_ip_nh(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len;

@@ -14,11 +14,6 @@
 
 #define _BASE_PORT 1000
 
-static const struct e2e_flavour *_flavour(void **state)
-{
-	return *state;
-}
-
 /* Rule i: udp dport BASE+i, counter when @counters, drop when i % 3 == 0.
  * Then a duplicate of port BASE+5 with the opposite verdict, then a rule
  * after the run (tcp dport 7 accept), policy drop. */
@@ -96,23 +91,23 @@ static void _check(const struct e2e_flavour *f, size_t n, bool counters)
 
 static void test_map_counters(void **state)
 {
-	_check(_flavour(state), 40, true);
+	_check(e2e_state_flavour(state), 40, true);
 }
 
 static void test_map_no_counters(void **state)
 {
-	_check(_flavour(state), 40, false);
+	_check(e2e_state_flavour(state), 40, false);
 }
 
 static void test_linear_counters(void **state)
 {
-	_check(_flavour(state), 15, true);
+	_check(e2e_state_flavour(state), 15, true);
 }
 
 /* A large run: 5000 rules, the last port still found. */
 static void test_map_large(void **state)
 {
-	_check(_flavour(state), 5000, true);
+	_check(e2e_state_flavour(state), 5000, true);
 }
 
 static const char *const _flavour_names[] = {

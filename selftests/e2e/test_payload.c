@@ -61,11 +61,6 @@ struct kind {
 	bool xdp_only;
 };
 
-static const struct e2e_flavour *_flavour(void **state)
-{
-	return *state;
-}
-
 /* State of the (flavour, kind) tests: { flavour, kind }. */
 static const struct e2e_flavour *_fk_flavour(void **state)
 {
@@ -565,7 +560,7 @@ static const struct _test_def _tests[] = {
  * the bytes are there. */
 static void test_ip_len_exceeds_frame(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	struct pkt_spec spec;
 	struct pkt_layout l;
 	uint8_t pkt[PKT_MAX];
@@ -599,7 +594,7 @@ static void test_ip_len_exceeds_frame(void **state)
  * input and forward). */
 static void test_ll_at_nf(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	struct pkt_spec spec;
 	struct pkt_layout l;
 	uint8_t pkt[PKT_MAX];
@@ -629,7 +624,7 @@ static void test_ll_at_nf(void **state)
  * not clobber an earlier one. */
 static void test_multi_load(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	struct pkt_spec spec;
 	uint8_t pkt[PKT_MAX];
 	uint16_t saddr_off = f->l3 == 6 ? 8 : 12;
@@ -684,7 +679,7 @@ static void test_multi_load(void **state)
  * processed instructions; the program must stay within it. */
 static void test_many_varied_loads(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	static const uint8_t lens[] = { 1, 2, 3, 4, 6, 8, 16 };
 	uint8_t zero[BF_DATA_MAX] = {};
 	uint8_t pkt[PKT_MAX];

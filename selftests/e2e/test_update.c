@@ -16,11 +16,6 @@
 #define _BASE_PORT 1000
 #define _N 40
 
-static const struct e2e_flavour *_flavour(void **state)
-{
-	return *state;
-}
-
 static uint64_t _handle;
 
 static struct bf_chain *_base_chain(struct e2e *t)
@@ -61,7 +56,8 @@ static void _build(struct e2e *t, const struct e2e_flavour *f, bool counters)
 static int _plan(struct e2e *t, struct bf_program **gen, struct bf_update **u)
 {
 	char err[256] = "";
-	int r = bf_update_plan(t->prog, t->table, gen, u, err, sizeof(err));
+	int r = bf_update_plan(t->prog, t->table, E2E_BASE, gen, u, err,
+			       sizeof(err));
 
 	if (r && r != -EAGAIN)
 		fprintf(stderr, "# bf_update_plan: %d (%s)\n", r, err);
@@ -110,7 +106,7 @@ static void _remove_rule(struct e2e *t, size_t idx)
 
 static void test_append(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len, seen;
 	struct e2e t;
@@ -147,7 +143,7 @@ static void test_append(void **state)
 /* A port already in the group: the first rule keeps it. */
 static void test_append_shadowed(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len;
 	struct e2e t;
@@ -164,7 +160,7 @@ static void test_append_shadowed(void **state)
 
 static void test_append_undo(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	struct bf_program *gen = NULL;
 	struct bf_update *u = NULL;
 	uint8_t pkt[PKT_MAX];
@@ -196,12 +192,22 @@ static void test_append_undo(void **state)
 /* Rules that do not join the group need a new program. */
 static void test_append_other(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len;
 	struct e2e t;
 
 	_build(&t, f, true);
+	/* Another chain than the program's (a rename): not in place. */
+	{
+		struct bf_program *gen = NULL;
+		struct bf_update *u = NULL;
+
+		assert_int_equal(bf_update_plan(t.prog, t.table, "renamed", &gen,
+						&u, NULL, 0), -EAGAIN);
+		assert_null(gen);
+		assert_null(u);
+	}
 	E2E_RULE(&t, NULL, bf_expr_meta(BF_META_L4PROTO, 0),
 		 e2e_cmp_u8(BF_CMP_EQ, 0, PKT_PROTO_TCP),
 		 bf_expr_payload(BF_PAYLOAD_TH, 2, 2, 0),
@@ -224,7 +230,7 @@ static void test_append_other(void **state)
  * bigger maps take the next appends again. */
 static void test_append_many(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	size_t in_place = 0, reloads = 0;
 	uint8_t pkt[PKT_MAX];
 	size_t len;
@@ -261,7 +267,7 @@ static void test_append_many(void **state)
  * code: one map entry is deleted or changed. */
 static void test_same_code(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	struct bf_chain *c;
 	uint8_t pkt[PKT_MAX];
 	size_t len;
@@ -324,7 +330,7 @@ static void _move_last(struct e2e *t, size_t pos)
  * two entries reloads, counters carried over. */
 static void test_counters_kept(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX], p1020[PKT_MAX], p1005[PKT_MAX], p7[PKT_MAX];
 	size_t len, l1020, l1005, l7, seen;
 	struct e2e t;
@@ -433,7 +439,7 @@ static struct _model_rule _model_rand(unsigned int *seed)
 
 static void test_random(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	const char *env = getenv("BF_TEST_SEED");
 	unsigned int seed0 = env ? (unsigned int)strtoul(env, NULL, 0) : 1;
 	unsigned int seed = seed0;

@@ -12,11 +12,6 @@
 
 #include "common/e2e.h"
 
-static const struct e2e_flavour *_flavour(void **state)
-{
-	return *state;
-}
-
 static size_t _udp(const struct e2e_flavour *f, uint8_t *pkt,
 		   struct pkt_spec *spec)
 {
@@ -34,7 +29,7 @@ static size_t _udp(const struct e2e_flavour *f, uint8_t *pkt,
  * counts, after it not. Bytes are the length the hook sees. */
 static void test_counters(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len = _udp(f, pkt, &spec);
@@ -102,7 +97,7 @@ static void test_counters(void **state)
 /* accept and drop end the evaluation; continue goes on to the next rule. */
 static void test_verdict_terminal(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
 	size_t seen = e2e_seen_len(f->hook, len);
@@ -136,7 +131,7 @@ static void test_verdict_terminal(void **state)
  * evaluated. */
 static void test_verdict_return_base(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
 	size_t seen = e2e_seen_len(f->hook, len);
@@ -165,7 +160,7 @@ static void test_verdict_return_base(void **state)
  * a verdict in the target ends everything. */
 static void test_verdict_jump(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	struct pkt_spec spec;
 	size_t len = _udp(f, pkt, &spec);
@@ -245,7 +240,7 @@ static void test_verdict_jump(void **state)
  * returns to that chain's caller. */
 static void test_verdict_goto(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
 	size_t seen = e2e_seen_len(f->hook, len);
@@ -356,7 +351,7 @@ static void _jump_line(struct e2e *t, int depth, enum bf_verdict last)
 
 static void test_jump_depth(void **state)
 {
-	const struct e2e_flavour *f = _flavour(state);
+	const struct e2e_flavour *f = e2e_state_flavour(state);
 	uint8_t pkt[PKT_MAX];
 	size_t len = _udp(f, pkt, NULL);
 	size_t seen = e2e_seen_len(f->hook, len);

@@ -140,6 +140,12 @@ size_t e2e_pkt(const struct pkt_spec *spec, uint8_t *buf, size_t cap,
 size_t e2e_port_pkt(const struct e2e_flavour *f, int proto, uint16_t dport,
 		    uint8_t *pkt);
 
+/** The flavour a test of e2e_run_tests() runs on (its cmocka state). */
+static inline const struct e2e_flavour *e2e_state_flavour(void **state)
+{
+	return *state;
+}
+
 /* One e2e test, run on every flavour it applies to. */
 struct e2e_test {
 	const char *name;
