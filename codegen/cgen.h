@@ -108,12 +108,22 @@ struct bf_counter_slot {
 	uint64_t rule_id; /* bf_rule.id: the counter follows it */
 	uint64_t init_packets;
 	uint64_t init_bytes;
+	/* Same number, rule and expression in the running program the
+	 * chain was generated against: the counters map shared with it
+	 * already holds the value (bf_program_load()). */
+	bool carried;
+	/* Emptied by an edit of the running program's description
+	 * (codegen/edit.c): not a hole to fill before the next generation,
+	 * so that a rule replaced in place never hands its number (and
+	 * count) to its successor. */
+	bool freed;
 };
 
 /* Maps a program refers to. */
 enum bf_map_id {
 	BF_MAP_COUNTERS, /* per-CPU array: {packets, bytes} per slot */
 	BF_MAP_KEYS, /* one-entry array holding u32 keys 0..n-1 */
+	BF_MAP_NEXT, /* one-entry program array: the next chain on the hook */
 	_BF_MAP_MAX,
 };
 
@@ -193,6 +203,9 @@ struct bf_program {
 	uint32_t *hint_index;
 	size_t hint_cap;
 	uint32_t next_fresh;
+	/* Lowest slot number that may be a hole to fill (codegen/slots.c):
+	 * holes below it are known to be taken. */
+	uint32_t hole_scan;
 	/* Open-addressing index of slots 1.. by (chain, rule, expr): slot
 	 * number, 0 for an empty bucket. */
 	uint32_t *slot_index;
@@ -209,7 +222,16 @@ struct bf_program {
 	int prog_fd;
 	int counters_fd;
 	size_t counters_cap; /* the counters map's max_entries */
+	uint32_t counters_id; /* the counters map's kernel id, after load */
 	int keys_fd;
+	/* Program array of one entry: the chain that runs after this one on
+	 * its hook when this one accepts (codegen/dispatch.c); empty: the
+	 * packet goes on to the kernel's next hook. */
+	int next_fd;
+	/* Generated against a running program: its counters map, to be
+	 * shared when it has room (bf_program_load()). */
+	int share_fd;
+	size_t share_cap;
 };
 
 struct bf_cg {
@@ -242,7 +264,12 @@ struct bf_cg {
 	bool uses_ll; /* some rule loads link-layer payload */
 	bool acc_active; /* BF_R_ACC holds pending failures */
 	int tail[_BF_VERDICT_MAX]; /* counter (slot in r9) + verdict tails */
+	int accept; /* the accept exit: the next chain on the hook, if any */
 };
+
+/* Leave the program with @verdict (accept or drop): an accept goes on to
+ * the next chain of the hook (codegen/program.c). */
+void bf_cg_emit_verdict(struct bf_cg *cg, enum bf_verdict verdict);
 
 /* Builder (codegen/builder.c). Emit functions record the first error in
  * cg->err; callers check it once with bf_cg_err(). */
@@ -334,3 +361,36 @@ bool bf_cg_group_takes(const struct bf_rule *first, const struct bf_rule *r,
 		       size_t p);
 
 
+
+/* Where a chain attaches (codegen/link.c): one dispatcher each
+ * (codegen/dispatch.c). */
+struct bf_attach_point {
+	enum bf_hook hook;
+	uint64_t netns; /* cookie of the netns the point is in */
+	int pf, hooknum; /* netfilter */
+	int32_t priority; /* netfilter: part of the point */
+	int32_t link_priority; /* netfilter: where the link went */
+	int ifindex; /* XDP, TCX */
+	uint64_t cg_dev, cg_ino; /* cgroup */
+	bool xdp_skb_mode;
+};
+bool bf_link_hook_is_nf(enum bf_hook hook);
+/* A loaded program with a usable hook: 0 and its fd, or -EINVAL. */
+int bf_link_prog_check(const struct bf_program *prog, int *prog_fd);
+/* Resolve @prog's attach point in the calling thread's netns; a cgroup
+ * hook also gets the cgroup's fd in *@target_fd (else -1). */
+int bf_attach_point_get(const struct bf_program *prog,
+			const struct bf_link_opts *opts,
+			struct bf_attach_point *pt, int *target_fd);
+bool bf_attach_point_eq(const struct bf_attach_point *a,
+			const struct bf_attach_point *b);
+/* A kernel link of program @prog_fd at @pt: its fd or a negative errno. */
+int bf_attach_link_create(int prog_fd, struct bf_attach_point *pt,
+			  int target_fd);
+/* Load a dispatcher: a program of @like's type whose only work is a tail
+ * call through @next_fd, else accept (codegen/loader.c). */
+int bf_dispatch_prog_load(const struct bf_program *like, int next_fd,
+			  int *prog_fd);
+/* Close @fd later: packets still running a program unlinked from a hook
+ * may go on through the program array it holds (codegen/dispatch.c). */
+void bf_dispatch_retire_fd(int fd);

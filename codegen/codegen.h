@@ -153,22 +153,33 @@ struct bf_link_opts {
 };
 
 /**
- * Attach a loaded program with a bpf link. Returns -ENODEV for a missing
- * interface, -ENOENT for a missing cgroup, or the kernel's error.
+ * Attach a loaded program at its hook. Chains do not own kernel links:
+ * each attach point (a netfilter hook, family and priority of the calling
+ * thread's netns; a device's XDP or TCX hook; a cgroup's hook) has one
+ * dispatcher, and any number of chains (up to 32) are spliced behind it in
+ * nf_tables' order: by priority, the chain attached last first among
+ * equal ones (codegen/dispatch.c). An accepted packet goes on to the next
+ * chain. Returns -ENODEV for a missing interface, -ENOENT for a missing
+ * cgroup, -E2BIG for a full attach point, or the kernel's error.
  */
 int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
 		   const struct bf_link_opts *opts);
 
 /**
- * Replace the program behind @link by @new_prog atomically: bpf_link_update
- * for XDP, TCX and cgroup links; for netfilter, the new program is attached
- * at the chain's priority next to the old one, then the old link is closed,
- * so no packet passes unfiltered. Counters are carried over
- * (bf_program_inherit_counters()) before the switch when @old_prog is given.
+ * Replace the program of a chain by @new_prog: one program array update,
+ * so each packet runs the old program or the new one, exactly once. When
+ * @old_prog is given it must be the program in place (-EPERM otherwise)
+ * and counters are carried over (bf_program_inherit_counters(); nothing to
+ * do when @new_prog was generated against it and shares its counters map,
+ * which keeps every count exact).
  */
 int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 		    const struct bf_program *old_prog);
 
-/** Detach and free. */
+/** Take the chain off its hook and free; the last chain of an attach
+ * point takes the dispatcher's kernel link with it. */
 void bf_link_free(struct bf_link **link);
+/** The kernel link of the chain's attach point (its dispatcher's). */
 int bf_link_fd(const struct bf_link *link);
+/** The kernel id of the chain program in place, 0 if none. */
+uint32_t bf_link_prog_id(const struct bf_link *link);

@@ -181,6 +181,7 @@ static int _bf_desc_clone(const struct bf_program *p, struct bf_program **out)
 	if (!n)
 		return -ENOMEM;
 	n->prog_fd = n->counters_fd = n->keys_fd = -1;
+	n->next_fd = n->share_fd = -1;
 	memcpy(n->chain, p->chain, sizeof(n->chain));
 	memcpy(n->table, p->table, sizeof(n->table));
 	n->family = p->family;
@@ -268,8 +269,10 @@ static void _bf_shift_slots(struct bf_program *n, size_t q, int delta)
 
 		if (!sl->chain || sl->rule < q || strcmp(sl->chain, n->chain))
 			continue;
-		if (delta < 0 && sl->rule == q)
+		if (delta < 0 && sl->rule == q) {
 			memset(sl, 0, sizeof(*sl));
+			sl->freed = true;
+		}
 		else
 			sl->rule += delta;
 	}

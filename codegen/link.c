@@ -27,16 +27,14 @@
  * cgroup_skb links want a cgroup v2 directory fd; another directory gets
  * -EBADF from the kernel, reported here as a missing cgroup (-ENOENT).
  *
- * Hence, for netfilter:
- * - Links do not ask for BPF_F_NETFILTER_IP_DEFRAG: nf_tables chains see
- *   fragments one by one unless conntrack reassembles them first.
- * - bf_link_replace() attaches the new program at the chain's priority if
- *   it is free (it is when the old link sits next to it after an earlier
- *   replacement), else at priority - 1, else + 1, then closes the old link.
- *   Both programs see packets for that instant, never neither. Nothing is
- *   tried further away: a hook sitting at P +/- 1 could otherwise end up on
- *   the other side of the chain. The link alternates between P and P +/- 1
- *   over successive replacements.
+ * Hence chains do not own kernel links: each attach point (a netfilter
+ * hook and priority of one netns and family, a device's XDP or TCX hook,
+ * a cgroup's hook) has one dispatcher program with one link, and chains
+ * are spliced into a list of tail calls behind it (codegen/dispatch.c).
+ * This file resolves a program's attach point and creates the kernel link
+ * of one program there. Netfilter links do not ask for
+ * BPF_F_NETFILTER_IP_DEFRAG: nf_tables chains see fragments one by one
+ * unless conntrack reassembles them first.
  */
 #include <assert.h>
 #include <errno.h>
@@ -52,22 +50,16 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
 
-#include "codegen/codegen.h"
+#include "codegen/cgen.h"
 
 
-struct bf_link {
-	int fd;
-	enum bf_hook hook;
-	/* Netfilter: where the link currently sits. */
-	int nf_pf;
-	int nf_hooknum;
-	int32_t nf_priority;
-};
 
 /* NF_INET_* hook numbers, indexed by enum bf_hook; -1: not netfilter. */
 static const int _bf_nf_hooknum[] = {
@@ -100,7 +92,7 @@ static const enum bpf_attach_type _bf_attach_type[] = {
 static_assert(ARRAY_SIZE(_bf_attach_type) == _BF_HOOK_MAX,
 	      "attach types out of sync with enum bf_hook");
 
-static bool _bf_hook_is_nf(enum bf_hook hook)
+bool bf_link_hook_is_nf(enum bf_hook hook)
 {
 	return hook < _BF_HOOK_MAX && _bf_nf_hooknum[hook] >= 0;
 }
@@ -230,7 +222,7 @@ static int _bf_nf_link_create(int prog_fd, int pf, int hooknum,
 	return fd;
 }
 
-static int _bf_prog_check(const struct bf_program *prog, int *prog_fd)
+int bf_link_prog_check(const struct bf_program *prog, int *prog_fd)
 {
 	enum bf_hook hook = bf_program_hook(prog);
 	int fd = bf_program_fd(prog);
@@ -244,7 +236,7 @@ static int _bf_prog_check(const struct bf_program *prog, int *prog_fd)
 		       bf_program_chain(prog));
 		return -EINVAL;
 	}
-	if (_bf_hook_is_nf(hook)) {
+	if (bf_link_hook_is_nf(hook)) {
 		int pf = bf_program_nfproto(prog);
 		if (pf != BF_NFPROTO_IPV4 && pf != BF_NFPROTO_IPV6) {
 			bf_dbg("link: netfilter program for chain '%s' has no nfproto (%d)",
@@ -257,203 +249,133 @@ static int _bf_prog_check(const struct bf_program *prog, int *prog_fd)
 	return 0;
 }
 
-int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
-		   const struct bf_link_opts *opts)
+/* The calling thread's network namespace, by its cookie: unlike its
+ * inode, never given to another namespace. */
+static int _bf_netns_cookie(uint64_t *cookie)
 {
-	static const struct bf_link_opts no_opts = {};
-	_cleanup_free_ struct bf_link *l = NULL;
-	_cleanup_close_ int target_fd = -1;
-	enum bf_hook hook;
-	int prog_fd, fd, r;
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
 
-	assert(link);
-	assert(prog);
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
+		r = -errno;
+	close(fd);
+	return r;
+}
 
-	if (!opts)
-		opts = &no_opts;
+int bf_attach_point_get(const struct bf_program *prog,
+			const struct bf_link_opts *opts,
+			struct bf_attach_point *pt, int *target_fd)
+{
+	enum bf_hook hook = bf_program_hook(prog);
+	int r;
 
-	r = _bf_prog_check(prog, &prog_fd);
+	memset(pt, 0, sizeof(*pt));
+	*target_fd = -1;
+	pt->hook = hook;
+	r = _bf_netns_cookie(&pt->netns);
 	if (r)
 		return r;
 
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-
-	hook = bf_program_hook(prog);
-	l->fd = -1;
-	l->hook = hook;
-	l->nf_pf = -1;
-	l->nf_hooknum = -1;
-
-	if (_bf_hook_is_nf(hook)) {
-		l->nf_pf = bf_program_nfproto(prog);
-		l->nf_hooknum = _bf_nf_hooknum[hook];
-		l->nf_priority = bf_program_priority(prog);
-		fd = _bf_nf_link_create(prog_fd, l->nf_pf, l->nf_hooknum,
-					l->nf_priority);
-		if (fd < 0) {
-			bf_dbg("link: netfilter link (pf %d, hook %d, priority %d) for chain '%s': %s",
-			       l->nf_pf, l->nf_hooknum, l->nf_priority,
-			       bf_program_chain(prog), strerror(-fd));
-			return fd;
-		}
+	if (bf_link_hook_is_nf(hook)) {
+		pt->pf = bf_program_nfproto(prog);
+		pt->hooknum = _bf_nf_hooknum[hook];
+		pt->priority = bf_program_priority(prog);
 	} else if (_bf_hook_is_cgroup(hook)) {
 		const char *path = opts->cgroup ? opts->cgroup :
 						  bf_program_cgroup(prog);
+		struct stat st;
 
-		r = _bf_cgroup_open(path, &target_fd);
+		r = _bf_cgroup_open(path, target_fd);
 		if (r)
 			return r;
-
-		fd = bpf_link_create(prog_fd, target_fd, _bf_attach_type[hook],
-				     NULL);
-		if (fd < 0) {
-			bf_dbg("link: %s link on cgroup '%s' for chain '%s': %s",
-			       bf_hook_to_str(hook), path,
-			       bf_program_chain(prog), strerror(-fd));
-			return fd;
+		if (fstat(*target_fd, &st)) {
+			r = -errno;
+			close(*target_fd);
+			*target_fd = -1;
+			return r;
 		}
+		pt->cg_dev = st.st_dev;
+		pt->cg_ino = st.st_ino;
 	} else {
-		LIBBPF_OPTS(bpf_link_create_opts, lopts);
 		const char *ifname = opts->ifname ? opts->ifname :
 						    bf_program_ifname(prog);
-		int ifindex;
 
-		r = _bf_ifindex(ifname, &ifindex);
+		r = _bf_ifindex(ifname, &pt->ifindex);
 		if (r)
 			return r;
-
-		if (hook == BF_HOOK_XDP && opts->xdp_skb_mode)
-			lopts.flags = XDP_FLAGS_SKB_MODE;
-
-		fd = bpf_link_create(prog_fd, ifindex, _bf_attach_type[hook],
-				     &lopts);
-		if (fd < 0) {
-			bf_dbg("link: %s link on '%s' for chain '%s': %s",
-			       bf_hook_to_str(hook), ifname,
-			       bf_program_chain(prog), strerror(-fd));
-			return fd;
-		}
+		pt->xdp_skb_mode = hook == BF_HOOK_XDP && opts->xdp_skb_mode;
 	}
-
-	l->fd = fd;
-	*link = TAKE_PTR(l);
-
 	return 0;
 }
 
-static int _bf_link_replace_nf(struct bf_link *link, int prog_fd,
-			       int32_t priority)
+bool bf_attach_point_eq(const struct bf_attach_point *a,
+			const struct bf_attach_point *b)
 {
-	int32_t tries[3];
-	size_t n = 0;
+	if (a->hook != b->hook || a->netns != b->netns)
+		return false;
+	if (bf_link_hook_is_nf(a->hook))
+		return a->pf == b->pf && a->hooknum == b->hooknum &&
+		       a->priority == b->priority;
+	if (_bf_hook_is_cgroup(a->hook))
+		return a->cg_dev == b->cg_dev && a->cg_ino == b->cg_ino;
+	return a->ifindex == b->ifindex;
+}
+
+/*
+ * A netfilter priority held by a hook that is not ours (kernel nf_tables,
+ * iptables-legacy, conntrack at -200): bpf links cannot share it, so the
+ * dispatcher goes just before it (P - 1), which is where nf_tables puts a
+ * chain registered after one of equal priority; else just after.
+ */
+static int _bf_nf_attach(int prog_fd, struct bf_attach_point *pt)
+{
+	int32_t tries[3] = { pt->priority };
+	size_t n = 1;
 	int fd = -EBUSY;
 
-	/* Candidates: P, P - 1, P + 1, skipping where the old link sits and
-	 * the kernel's reserved NF_IP_PRI_FIRST / NF_IP_PRI_LAST. */
-	if (priority != link->nf_priority)
-		tries[n++] = priority;
-	if (priority > INT32_MIN + 1 && priority - 1 != link->nf_priority)
-		tries[n++] = priority - 1;
-	if (priority < INT32_MAX - 1 && priority + 1 != link->nf_priority)
-		tries[n++] = priority + 1;
-
+	if (pt->priority > INT32_MIN + 1)
+		tries[n++] = pt->priority - 1;
+	if (pt->priority < INT32_MAX - 1)
+		tries[n++] = pt->priority + 1;
 	for (size_t i = 0; i < n; i++) {
-		fd = _bf_nf_link_create(prog_fd, link->nf_pf, link->nf_hooknum,
-					tries[i]);
+		fd = _bf_nf_link_create(prog_fd, pt->pf, pt->hooknum, tries[i]);
 		if (fd >= 0) {
-			/* The new program filters from here on: drop the old. */
-			close(link->fd);
-			link->fd = fd;
-			link->nf_priority = tries[i];
-			return 0;
+			if (i)
+				bf_dbg("link: netfilter priority %d taken (pf %d, hook %d), at %d",
+				       pt->priority, pt->pf, pt->hooknum, tries[i]);
+			pt->link_priority = tries[i];
+			return fd;
 		}
-		if (fd != -EBUSY && fd != -ERANGE)
+		if (fd != -EBUSY)
 			break;
 	}
-
-	bf_dbg("link: no free netfilter priority next to %d (pf %d, hook %d): %s",
-	       priority, link->nf_pf, link->nf_hooknum, strerror(-fd));
+	bf_dbg("link: netfilter link (pf %d, hook %d, priority %d): %s", pt->pf,
+	       pt->hooknum, pt->priority, strerror(-fd));
 	return fd;
 }
 
-int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
-		    const struct bf_program *old_prog)
+int bf_attach_link_create(int prog_fd, struct bf_attach_point *pt,
+			  int target_fd)
 {
-	int prog_fd, r;
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	int fd;
 
-	assert(link);
-	assert(new_prog);
-
-	r = _bf_prog_check(new_prog, &prog_fd);
-	if (r)
-		return r;
-
-	if (bf_program_hook(new_prog) != link->hook) {
-		bf_dbg("link: cannot replace a %s program by a %s program",
-		       bf_hook_to_str(link->hook),
-		       bf_hook_to_str(bf_program_hook(new_prog)));
-		return -EINVAL;
+	if (bf_link_hook_is_nf(pt->hook))
+		return _bf_nf_attach(prog_fd, pt);
+	if (_bf_hook_is_cgroup(pt->hook)) {
+		fd = bpf_link_create(prog_fd, target_fd, _bf_attach_type[pt->hook],
+				     NULL);
+	} else {
+		if (pt->xdp_skb_mode)
+			lopts.flags = XDP_FLAGS_SKB_MODE;
+		fd = bpf_link_create(prog_fd, pt->ifindex,
+				     _bf_attach_type[pt->hook], &lopts);
 	}
-	if (_bf_hook_is_nf(link->hook) &&
-	    bf_program_nfproto(new_prog) != link->nf_pf) {
-		bf_dbg("link: cannot replace an nfproto %d program by an nfproto %d one",
-		       link->nf_pf, bf_program_nfproto(new_prog));
-		return -EINVAL;
-	}
-
-	if (old_prog) {
-		r = bf_program_inherit_counters(new_prog,
-						old_prog);
-		if (r) {
-			bf_dbg("link: carrying counters over to chain '%s': %s",
-			       bf_program_chain(new_prog), strerror(-r));
-			return r;
-		}
-	}
-
-	if (_bf_hook_is_nf(link->hook))
-		return _bf_link_replace_nf(link, prog_fd,
-					   bf_program_priority(new_prog));
-
-	{
-		LIBBPF_OPTS(bpf_link_update_opts, uopts);
-
-		/* The kernel checks that @old_prog is the one being replaced. */
-		if (old_prog && bf_program_fd(old_prog) >= 0) {
-			uopts.flags = BPF_F_REPLACE;
-			uopts.old_prog_fd = bf_program_fd(old_prog);
-		}
-
-		r = bpf_link_update(link->fd, prog_fd, &uopts);
-		if (r) {
-			bf_dbg("link: updating %s link: %s",
-			       bf_hook_to_str(link->hook), strerror(-r));
-			return r;
-		}
-	}
-
-	return 0;
-}
-
-void bf_link_free(struct bf_link **link)
-{
-	if (!link || !*link)
-		return;
-
-	if ((*link)->fd >= 0) {
-		/* Detach even if someone else holds a reference to the link
-		 * (a pin, a dup'd fd): freeing means no more filtering. */
-		(void)bpf_link_detach((*link)->fd);
-		close((*link)->fd);
-	}
-
-	free(*link);
-	*link = NULL;
-}
-
-int bf_link_fd(const struct bf_link *link)
-{
-	return link ? link->fd : -1;
+	if (fd < 0)
+		bf_dbg("link: %s link: %s", bf_hook_to_str(pt->hook),
+		       strerror(-fd));
+	return fd;
 }

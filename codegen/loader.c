@@ -17,6 +17,7 @@
 #include <bpfilter/logger.h>
 
 #include "codegen/cgen.h"
+#include "codegen/insn.h"
 
 static bool _bf_verbose_bytecode;
 static bool _bf_verbose_verifier;
@@ -71,6 +72,89 @@ int bf_slot_write(const struct bf_program *p, uint32_t slot,
 	return 0;
 }
 
+/* The kernel's id of map @fd, or 0. */
+static uint32_t _bf_map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_map_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/*
+ * The counters map. Generated against a running program whose map has
+ * room for every slot, the program shares that map: counters it keeps
+ * (same number, rule and expression) go on counting in place, so no
+ * packet is lost or counted twice when the programs are swapped; the
+ * other slots, which the running program does not count in, start from
+ * their own initial values. Otherwise a new map, with room for rules
+ * added later (an in-place update, update.c, fills it without a new
+ * program), and the caller carries values over
+ * (bf_program_inherit_counters()).
+ */
+static int _bf_counters_create(struct bf_program *prog, char *log, size_t loglen)
+{
+	bool shared = prog->share_fd >= 0 && prog->share_cap >= prog->n_slots;
+	int r;
+
+	if (shared) {
+		prog->counters_fd = TAKE_FD(prog->share_fd);
+		prog->counters_cap = prog->share_cap;
+	} else {
+		prog->counters_cap = bf_map_room(prog->n_slots);
+		prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bf_counters",
+						   sizeof(uint32_t),
+						   sizeof(struct bf_counter_value),
+						   (uint32_t)prog->counters_cap, NULL);
+		if (prog->counters_fd < 0) {
+			r = -errno;
+			if (log && loglen)
+				snprintf(log, loglen, "cannot create counters map: %s",
+					 strerror(-r));
+			prog->counters_fd = -1;
+			return r;
+		}
+	}
+	if (prog->share_fd >= 0) {
+		close(prog->share_fd);
+		prog->share_fd = -1;
+	}
+	prog->counters_id = _bf_map_id(prog->counters_fd);
+
+	for (size_t i = 0; i < prog->n_slots; i++) {
+		const struct bf_counter_slot *sl = &prog->slots[i];
+
+		/* Shared: the policy and the carried counters run on. */
+		if (shared && (i == 0 || sl->carried || !sl->chain))
+			continue;
+		if (!shared && !sl->init_packets && !sl->init_bytes)
+			continue;
+		r = bf_slot_write(prog, (uint32_t)i, sl->init_packets,
+				  sl->init_bytes);
+		if (r) {
+			close(prog->counters_fd);
+			prog->counters_fd = -1;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The program array through which an accepted packet goes on to the next
+ * chain of the hook (codegen/dispatch.c). */
+static int _bf_next_create(struct bf_program *prog)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bf_next", sizeof(uint32_t),
+				sizeof(uint32_t), 1, NULL);
+
+	if (fd < 0)
+		return -errno;
+	prog->next_fd = fd;
+	return 0;
+}
+
 int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
@@ -84,28 +168,9 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 	if (prog->prog_fd >= 0)
 		return -EALREADY;
 
-	/* Maps keep room for rules added later, which an in-place update
-	 * (update.c) can then fill without a new program. */
-	prog->counters_cap = bf_map_room(prog->n_slots);
-	prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bf_counters",
-					   sizeof(uint32_t),
-					   sizeof(struct bf_counter_value),
-					   (uint32_t)prog->counters_cap, NULL);
-	if (prog->counters_fd < 0) {
-		r = -errno;
-		if (log && loglen)
-			snprintf(log, loglen, "cannot create counters map: %s", strerror(-r));
-		prog->counters_fd = -1;
+	r = _bf_counters_create(prog, log, loglen);
+	if (r)
 		return r;
-	}
-	for (size_t i = 0; i < prog->n_slots; i++) {
-		if (!prog->slots[i].init_packets && !prog->slots[i].init_bytes)
-			continue;
-		r = bf_slot_write(prog, (uint32_t)i, prog->slots[i].init_packets,
-				   prog->slots[i].init_bytes);
-		if (r)
-			goto err_close_map;
-	}
 
 	/* The opaque zero, then keys 0..n-1 for counter lookups without
 	 * stack writes (BF_KEYS_OFF). Not frozen: the verifier must not see
@@ -159,12 +224,17 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		}
 	}
 
+	r = _bf_next_create(prog);
+	if (r)
+		goto err_close_map;
+
 	for (size_t i = 0; i < prog->n_map_refs; i++) {
 		int map = prog->map_refs[i].map;
 
 		prog->insns[prog->map_refs[i].insn].imm =
 			map >= BF_MAP_GROUP0 ? prog->groups[map - BF_MAP_GROUP0].fd :
-			map == BF_MAP_KEYS ? prog->keys_fd : prog->counters_fd;
+			map == BF_MAP_KEYS ? prog->keys_fd :
+			map == BF_MAP_NEXT ? prog->next_fd : prog->counters_fd;
 	}
 
 	/* Try without a log first: cheaper for large programs; reload with
@@ -235,6 +305,9 @@ err_close_map:
 	if (prog->keys_fd >= 0)
 		close(prog->keys_fd);
 	prog->keys_fd = -1;
+	if (prog->next_fd >= 0)
+		close(prog->next_fd);
+	prog->next_fd = -1;
 	return r;
 }
 
@@ -251,6 +324,11 @@ void bf_program_free(struct bf_program **prog)
 		close(p->counters_fd);
 	if (p->keys_fd >= 0)
 		close(p->keys_fd);
+	if (p->share_fd >= 0)
+		close(p->share_fd);
+	/* Packets still inside the program may go on through it. */
+	if (p->next_fd >= 0)
+		bf_dispatch_retire_fd(p->next_fd);
 	for (size_t gi = 0; gi < p->n_groups; gi++) {
 		if (p->groups[gi].fd >= 0)
 			close(p->groups[gi].fd);
@@ -440,6 +518,9 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 
 	if (new_prog->counters_fd < 0 || old_prog->counters_fd < 0)
 		return -EBADF;
+	/* One map: the counters are where they are. */
+	if (new_prog->counters_id && new_prog->counters_id == old_prog->counters_id)
+		return 0;
 
 	old_v = calloc(old_prog->n_slots * ncpus, sizeof(*old_v));
 	new_v = calloc(new_prog->n_slots * ncpus, sizeof(*new_v));
@@ -499,6 +580,29 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 		if (bpf_map_update_elem(new_prog->counters_fd, &keys[i],
 					&new_v[i * ncpus], BPF_ANY))
 			return -errno;
+	return 0;
+}
+
+int bf_dispatch_prog_load(const struct bf_program *like, int next_fd,
+			  int *prog_fd)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	const struct bpf_insn insns[] = {
+		BF_LD_IMM64_LO(BPF_REG_2, BPF_PSEUDO_MAP_FD, next_fd),
+		BF_LD_IMM64_HI(0),
+		BF_MOV64_IMM(BPF_REG_3, 0),
+		BF_CALL_HELPER(BPF_FUNC_tail_call),
+		BF_MOV64_IMM(BPF_REG_0, like->flavour->retval(BF_VERDICT_ACCEPT)),
+		BF_EXIT(),
+	};
+	int fd;
+
+	opts.expected_attach_type = _bf_expected_attach(like);
+	fd = bpf_prog_load(like->flavour->prog_type, "bf_dispatch", "GPL", insns,
+			   ARRAY_SIZE(insns), &opts);
+	if (fd < 0)
+		return -errno;
+	*prog_fd = fd;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
  * state stack stays flat however long the chain is.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,9 +149,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 			switch (e->verdict.code) {
 			case BF_VERDICT_ACCEPT:
 			case BF_VERDICT_DROP:
-				bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0,
-							    cg->flavour->retval(e->verdict.code)));
-				bf_cg_emit(cg, BF_EXIT());
+				bf_cg_emit_verdict(cg, e->verdict.code);
 				break;
 			case BF_VERDICT_CONTINUE:
 				/* NFT_CONTINUE: evaluation goes on with the
@@ -411,11 +410,9 @@ static void _bf_emit_group_map(struct bf_cg *cg, const struct bf_chain *chain,
 		       with_count);
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, BF_GROUP_CODE_DROP, 0),
 		       drop_nc);
-	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_ACCEPT)));
-	bf_cg_emit(cg, BF_EXIT());
+	bf_cg_emit_verdict(cg, BF_VERDICT_ACCEPT);
 	bf_cg_label_here(cg, drop_nc);
-	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_DROP)));
-	bf_cg_emit(cg, BF_EXIT());
+	bf_cg_emit_verdict(cg, BF_VERDICT_DROP);
 	bf_cg_label_here(cg, with_count);
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JSET, BPF_REG_1, BF_GROUP_CODE_DROP, 0),
 		       cg->tail[BF_VERDICT_DROP]);
@@ -507,12 +504,23 @@ static int _bf_emit_chain(struct bf_cg *cg, const struct bf_chain *chain,
 	return bf_cg_err(cg);
 }
 
+void bf_cg_emit_verdict(struct bf_cg *cg, enum bf_verdict verdict)
+{
+	if (verdict == BF_VERDICT_ACCEPT) {
+		bf_cg_emit_jmp(cg, BF_JA(0), cg->accept);
+		return;
+	}
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(verdict)));
+	bf_cg_emit(cg, BF_EXIT());
+}
+
 static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 {
 	int ret = bf_cg_label_new(cg);
 
 	for (int v = 0; v < _BF_VERDICT_MAX; v++)
 		cg->tail[v] = bf_cg_label_new(cg);
+	cg->accept = bf_cg_label_new(cg);
 
 	int rules = bf_cg_label_new(cg);
 	int seed = bf_cg_label_new(cg);
@@ -550,8 +558,7 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 					      0), pass);
 		bf_cg_emit_jmp(cg, BF_JA(0), go);
 		bf_cg_label_here(cg, pass);
-		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_ACCEPT)));
-		bf_cg_emit(cg, BF_EXIT());
+		bf_cg_emit_verdict(cg, BF_VERDICT_ACCEPT);
 		bf_cg_label_here(cg, go);
 	}
 
@@ -562,8 +569,7 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 	bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, BF_FP_PKT_LEN));
 	bf_cg_emit_jmp(cg, BF_JMP32_IMM(BPF_JEQ, BPF_REG_1, -1, 0), seed);
 	bf_cg_emit_counter_update(cg, -1, 0);
-	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(chain->policy)));
-	bf_cg_emit(cg, BF_EXIT());
+	bf_cg_emit_verdict(cg, chain->policy);
 
 	/* Only what the prologue wrote: the register file and scratch slots
 	 * are written by rules, and must stay dead where they are, or states
@@ -585,9 +591,20 @@ static int _bf_generate(struct bf_cg *cg, const struct bf_chain *chain)
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, 0));
 		bf_cg_emit(cg, BF_ALU64_REG(BPF_ADD, BF_R_SLOT, BPF_REG_1));
 		bf_cg_emit_counter_update(cg, BF_R_SLOT, 0);
-		bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(v)));
-		bf_cg_emit(cg, BF_EXIT());
+		bf_cg_emit_verdict(cg, v);
 	}
+
+	/* Accepted: on to the next chain of the hook, through the program's
+	 * own one-entry program array (codegen/dispatch.c); when it is empty
+	 * (the last chain, or a program run on its own) the tail call falls
+	 * through and the packet goes on to the kernel's next hook. */
+	bf_cg_label_here(cg, cg->accept);
+	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_1, BF_R_CTX));
+	bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_NEXT, BPF_PSEUDO_MAP_FD, 0);
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_3, 0));
+	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_tail_call));
+	bf_cg_emit(cg, BF_MOV64_IMM(BPF_REG_0, cg->flavour->retval(BF_VERDICT_ACCEPT)));
+	bf_cg_emit(cg, BF_EXIT());
 
 	return bf_cg_resolve(cg);
 }
@@ -697,6 +714,8 @@ int bf_program_generate_hinted(struct bf_program **prog,
 	p->prog_fd = -1;
 	p->counters_fd = -1;
 	p->keys_fd = -1;
+	p->next_fd = -1;
+	p->share_fd = -1;
 	snprintf(p->chain, sizeof(p->chain), "%s", chain->name);
 	p->hook = chain->hook;
 	p->nfproto = nfproto;
@@ -739,6 +758,11 @@ int bf_program_generate_hinted(struct bf_program **prog,
 			bf_program_free(&p);
 			snprintf(errbuf, errlen, "out of memory");
 			return r;
+		}
+		/* Its counters map, to share if it has room at load. */
+		if (hint->counters_fd >= 0) {
+			p->share_fd = fcntl(hint->counters_fd, F_DUPFD_CLOEXEC, 3);
+			p->share_cap = hint->counters_cap;
 		}
 	}
 	cg.prog = p;

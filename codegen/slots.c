@@ -183,20 +183,53 @@ void bf_slot_hint_done(struct bf_program *prog)
 	prog->hint = NULL;
 }
 
+/* A number no counter of @p uses (and no edit just emptied): a hole. */
+static bool _bf_slot_is_hole(const struct bf_program *p, size_t i)
+{
+	return i >= 1 && i < p->n_slots && !p->slots[i].chain &&
+	       !p->slots[i].freed;
+}
+
+/*
+ * The number of a new counter. With a hint: the running program's number
+ * for the same rule and expression; else the lowest number the running
+ * program leaves unused, else one past all of its numbers. Without: the
+ * lowest hole, else the next number. Filling holes first keeps a chain
+ * that is edited over and over within its counters map's room, so the map
+ * can be shared by every generation of the chain; the edit path
+ * (codegen/edit.c, no hint, the running program's description) picks the
+ * same numbers as a generation against that program.
+ */
 static size_t _bf_slot_number(struct bf_program *prog, size_t expr,
-			      uint64_t rule_id)
+			      uint64_t rule_id, bool *carried)
 {
 	const struct bf_program *h = prog->hint;
 	size_t mask = prog->hint_cap - 1;
 
-	if (!h)
+	*carried = false;
+	if (!h) {
+		while (prog->hole_scan < prog->n_slots) {
+			size_t i = prog->hole_scan++;
+
+			if (_bf_slot_is_hole(prog, i))
+				return i;
+		}
 		return prog->n_slots;
+	}
 	for (size_t i = _bf_hint_hash(rule_id, expr) & mask; prog->hint_index[i];
 	     i = (i + 1) & mask) {
 		const struct bf_counter_slot *sl = &h->slots[prog->hint_index[i]];
 
-		if (sl->rule_id == rule_id && sl->expr == expr)
+		if (sl->rule_id == rule_id && sl->expr == expr) {
+			*carried = true;
 			return prog->hint_index[i];
+		}
+	}
+	while (prog->hole_scan < h->n_slots) {
+		size_t i = prog->hole_scan++;
+
+		if (_bf_slot_is_hole(h, i))
+			return i;
 	}
 	return prog->next_fresh++;
 }
@@ -206,12 +239,13 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 {
 	struct bf_counter_slot *n;
 	int s = bf_slot_find(prog, chain, rule, expr);
+	bool carried;
 	size_t num;
 	int r;
 
 	if (s > 0)
 		return s;
-	num = _bf_slot_number(prog, expr, rule_id);
+	num = _bf_slot_number(prog, expr, rule_id, &carried);
 	r = _bf_slot_room(prog, num, chain);
 	if (r)
 		return r;
@@ -227,6 +261,7 @@ int bf_slot_add(struct bf_program *prog, const char *chain, size_t rule,
 	n->rule_id = rule_id;
 	n->init_packets = packets;
 	n->init_bytes = bytes;
+	n->carried = carried;
 	if (num >= prog->n_slots)
 		prog->n_slots = num + 1;
 	_bf_index_put(prog->slot_index, prog->slot_index_cap, prog->slots,

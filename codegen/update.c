@@ -130,15 +130,6 @@ static bool _bf_fresh_slot(const struct bf_program *old,
 	return new->slots[i].chain && (i >= old->n_slots || !old->slots[i].chain);
 }
 
-static bool _bf_has_holes(const struct bf_program *p)
-{
-	for (size_t i = 1; i < p->n_slots; i++) {
-		if (!p->slots[i].chain)
-			return true;
-	}
-	return false;
-}
-
 /* The value packets see for @key: its first entry's (first match). */
 static const uint32_t *_bf_group_value(const struct bf_group_map *g,
 				       uint64_t key)
@@ -360,10 +351,9 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 	if (!r)
 		bf_dbg("update: chain '%s': generated, same code", prog->chain);
 	if (r) {
-		/* A new program: with its slots numbered from 1 again, if
-		 * keeping the running program's numbers left some unused. */
-		if (_bf_has_holes(u->next))
-			bf_program_free(&u->next);
+		/* A new program, keeping the running program's numbers: it
+		 * shares its counters map when there is room, so no packet
+		 * counted between load and swap is lost (bf_program_load()). */
 		*gen = TAKE_PTR(u->next);
 		bf_update_free(&u);
 		return r;

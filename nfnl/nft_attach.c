@@ -172,62 +172,6 @@ static const struct nlmsghdr *_bf_blame(const struct bf_nft_table *t,
 	return last;
 }
 
-/* Do base chains @a of @ta and @b of @tb share a netfilter hook? */
-static bool _bf_same_nf_hook(const struct bf_nft_table *ta,
-			     const struct bf_nft_chain *a,
-			     const struct bf_nft_table *tb,
-			     const struct bf_nft_chain *b)
-{
-	if (ta->family == NFPROTO_NETDEV || tb->family == NFPROTO_NETDEV ||
-	    a->hooknum != b->hooknum)
-		return false;
-
-	return ta->family == tb->family || ta->family == NFPROTO_INET ||
-	       tb->family == NFPROTO_INET;
-}
-
-/*
- * bpf netfilter links cannot share a priority on a hook (-EBUSY), while nft
- * base chains can: a chain whose priority is taken by another chain of the
- * world runs just after it, at the next free priority, which is also where
- * nf_tables orders the later of two chains of equal priority.
- */
-static int32_t _bf_free_prio(const struct bf_nft_world *w,
-			     const struct bf_nft_table *t,
-			     const struct bf_nft_chain *c,
-			     const struct bf_pending *pend, size_t n_pend)
-{
-	int32_t prio = c->prio;
-	bool busy = true;
-
-	if (t->family == NFPROTO_NETDEV)
-		return prio;
-	if (c->hook)
-		return c->hook->prio;
-
-	while (busy && prio < INT32_MAX) {
-		busy = false;
-		for (size_t i = 0; i < w->n_tables && !busy; i++) {
-			const struct bf_nft_table *o = w->tables[i];
-
-			for (size_t j = 0; j < o->n_chains && !busy; j++) {
-				const struct bf_nft_chain *oc = o->chains[j];
-				const struct bf_nft_hook *h = oc->hook;
-
-				for (size_t k = 0; !h && k < n_pend; k++) {
-					if (pend[k].chain == oc)
-						h = pend[k].hook;
-				}
-				busy = oc != c && h && h->prio == prio &&
-				       _bf_same_nf_hook(t, c, o, oc);
-			}
-		}
-		if (busy)
-			prio++;
-	}
-
-	return prio;
-}
 
 /*
  * The new rules of chain @c: either plans to update its running programs
@@ -481,9 +425,10 @@ int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
 					break;
 				}
 			}
-			r = _bf_compile(t, ir, c,
-					_bf_free_prio(next, t, c, pend, n_pend),
-					&h, ups, &in_place, msg, msglen);
+			/* Any number of chains share a priority: codegen
+			 * orders them as nf_tables does (codegen/dispatch.c). */
+			r = _bf_compile(t, ir, c, c->prio, &h, ups, &in_place,
+					msg, msglen);
 			if (r) {
 				*bad_nlh = _bf_blame(t, c);
 				break;

@@ -448,13 +448,15 @@ static uint32_t prog_id(const struct bf_program *prog)
 	return info.id;
 }
 
+/* The chain program in place behind the attach point's dispatcher. */
 static uint32_t link_prog_id(const struct bf_link *link)
 {
 	struct bpf_link_info info = {};
 	uint32_t len = sizeof(info);
 
 	CHECK_EQ(bpf_link_get_info_by_fd(bf_link_fd(link), &info, &len), 0);
-	return info.prog_id;
+	CHECK(info.prog_id != 0);
+	return bf_link_prog_id(link);
 }
 
 /* A fresh network namespace holding veth0 <-> veth1, both up. */
@@ -703,9 +705,28 @@ static int child_nf_refused(void)
 	id = prog_id(p4);
 	CHECK_EQ(link_prog_id(link), id);
 
-	/* A second link at the same priority: the kernel refuses. */
-	CHECK_EQ(bf_link_attach(&bad, p4, NULL), -EBUSY);
+	/* The same program twice: refused (one successor each). */
+	CHECK_EQ(bf_link_attach(&bad, p4, NULL), -EEXIST);
 	CHECK(bad == LINK_SENTINEL);
+	/* Another chain at the same priority shares the point, and goes
+	 * first, as nf_tables orders the later of equal priorities. */
+	{
+		struct bf_program *q4 = NULL;
+		struct bf_link *second = NULL;
+
+		CHECK_EQ(bf_program_generate(&q4, table, E2E_BASE, BF_NFPROTO_UNSPEC,
+					     errbuf, sizeof(errbuf)),
+			 0);
+		CHECK_EQ(bf_program_load(q4, _log, sizeof(_log)), 0);
+		CHECK_EQ(bf_link_attach(&second, q4, NULL), 0);
+		CHECK_EQ(bf_link_fd(second), bf_link_fd(link));
+		CHECK_EQ(link_prog_id(second), prog_id(q4));
+		/* p4 now behind q4: read from q4's next array. */
+		CHECK_EQ(link_prog_id(link), id);
+		bf_link_free(&second);
+		CHECK_EQ(link_prog_id(link), id);
+		bf_program_free(&q4);
+	}
 
 	CHECK_EQ(bf_link_replace(link, p6, p4), -EINVAL);
 	CHECK_EQ(link_prog_id(link), id);
