@@ -394,3 +394,8 @@ int bf_dispatch_prog_load(const struct bf_program *like, int next_fd,
 /* Close @fd later: packets still running a program unlinked from a hook
  * may go on through the program array it holds (codegen/dispatch.c). */
 void bf_dispatch_retire_fd(int fd);
+/* bf_program_test_run() on program @prog_fd of @prog's hook and family
+ * (a dispatcher's, say). */
+int bf_test_run_fd(const struct bf_program *prog, int prog_fd, const void *pkt,
+		   size_t len, uint32_t repeat, int *retval,
+		   uint32_t *duration_ns);

@@ -181,5 +181,13 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 void bf_link_free(struct bf_link **link);
 /** The kernel link of the chain's attach point (its dispatcher's). */
 int bf_link_fd(const struct bf_link *link);
+/**
+ * bf_program_test_run() through the attach point's dispatcher: the packet
+ * goes through every chain of the point, as on the hook. @like gives the
+ * hook and family (any chain program of the point).
+ */
+int bf_link_test_run(const struct bf_link *link, const struct bf_program *like,
+		     const void *pkt, size_t len, uint32_t repeat, int *retval,
+		     uint32_t *duration_ns);
 /** The kernel id of the chain program in place, 0 if none. */
 uint32_t bf_link_prog_id(const struct bf_link *link);

@@ -475,3 +475,11 @@ uint32_t bf_link_prog_id(const struct bf_link *link)
 
 	return i < d->n ? _bf_array_prog_id(_bf_pred(d, i)) : 0;
 }
+
+int bf_link_test_run(const struct bf_link *link, const struct bf_program *like,
+		     const void *pkt, size_t len, uint32_t repeat, int *retval,
+		     uint32_t *duration_ns)
+{
+	return bf_test_run_fd(like, link->d->prog_fd, pkt, len, repeat, retval,
+			      duration_ns);
+}

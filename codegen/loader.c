@@ -610,10 +610,18 @@ int bf_program_test_run(const struct bf_program *prog, const void *pkt,
 			size_t len, uint32_t repeat, int *retval,
 			uint32_t *duration_ns)
 {
+	return bf_test_run_fd(prog, prog->prog_fd, pkt, len, repeat, retval,
+			      duration_ns);
+}
+
+int bf_test_run_fd(const struct bf_program *prog, int prog_fd, const void *pkt,
+		   size_t len, uint32_t repeat, int *retval,
+		   uint32_t *duration_ns)
+{
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	int r;
 
-	if (prog->prog_fd < 0)
+	if (prog_fd < 0)
 		return -EBADF;
 
 	opts.data_in = pkt;
@@ -648,14 +656,14 @@ int bf_program_test_run(const struct bf_program *prog, const void *pkt,
 		}
 		opts.ctx_in = state;
 		opts.ctx_size_in = sizeof(state);
-		r = bpf_prog_test_run_opts(prog->prog_fd, &opts);
+		r = bpf_prog_test_run_opts(prog_fd, &opts);
 		if (r && errno == EINVAL) {
 			opts.ctx_in = NULL;
 			opts.ctx_size_in = 0;
-			r = bpf_prog_test_run_opts(prog->prog_fd, &opts);
+			r = bpf_prog_test_run_opts(prog_fd, &opts);
 		}
 	} else {
-		r = bpf_prog_test_run_opts(prog->prog_fd, &opts);
+		r = bpf_prog_test_run_opts(prog_fd, &opts);
 	}
 	if (r)
 		return -errno;

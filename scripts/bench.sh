@@ -28,3 +28,6 @@ BF_NO_GROUP_MAPS=1 "$bin" --series udp --no-nft ${BENCH_ARGS:-} "$@" || exit $?
 echo
 echo "# End to end through the daemon: unmodified nft, kernel beside bpfilter"
 BUILD=$BUILD selftests/bench/nft_bench.sh
+echo
+echo "# Hook dispatch: one chain alone, then 1..8 chains on one attach point"
+"$BUILD/tools/bf_dispatch_bench"
