@@ -399,3 +399,8 @@ void bf_dispatch_retire_fd(int fd);
 int bf_test_run_fd(const struct bf_program *prog, int prog_fd, const void *pkt,
 		   size_t len, uint32_t repeat, int *retval,
 		   uint32_t *duration_ns);
+/* Names of kernel objects, for bpftool (codegen/names.c): "@kind_@chain",
+ * cut to fit and made of [A-Za-z0-9_]. */
+void bf_obj_name(char *buf, size_t len, const char *kind, const char *chain);
+/* Bind the program's table, chain, family and hook as bpftool metadata. */
+int bf_program_bind_metadata(const struct bf_program *prog);

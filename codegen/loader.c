@@ -104,7 +104,10 @@ static int _bf_counters_create(struct bf_program *prog, char *log, size_t loglen
 		prog->counters_cap = prog->share_cap;
 	} else {
 		prog->counters_cap = bf_map_room(prog->n_slots);
-		prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bf_counters",
+		char mname[BPF_OBJ_NAME_LEN];
+
+		bf_obj_name(mname, sizeof(mname), "c", prog->chain);
+		prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, mname,
 						   sizeof(uint32_t),
 						   sizeof(struct bf_counter_value),
 						   (uint32_t)prog->counters_cap, NULL);
@@ -146,9 +149,12 @@ static int _bf_counters_create(struct bf_program *prog, char *log, size_t loglen
  * chain of the hook (codegen/dispatch.c). */
 static int _bf_next_create(struct bf_program *prog)
 {
-	int fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "bf_next", sizeof(uint32_t),
-				sizeof(uint32_t), 1, NULL);
+	char mname[BPF_OBJ_NAME_LEN];
+	int fd;
 
+	bf_obj_name(mname, sizeof(mname), "n", prog->chain);
+	fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, mname, sizeof(uint32_t),
+			    sizeof(uint32_t), 1, NULL);
 	if (fd < 0)
 		return -errno;
 	prog->next_fd = fd;
@@ -189,7 +195,10 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 
 			memcpy(keys + BF_KEYS_OFF(i), &k, sizeof(k));
 		}
-		prog->keys_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bf_keys",
+		char mname[BPF_OBJ_NAME_LEN];
+
+		bf_obj_name(mname, sizeof(mname), "k", prog->chain);
+		prog->keys_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, mname,
 					       sizeof(uint32_t), (uint32_t)size, 1, NULL);
 		if (prog->keys_fd < 0) {
 			r = -errno;
@@ -208,7 +217,10 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		struct bf_group_map *g = &prog->groups[gi];
 
 		g->cap = bf_map_room(g->n);
-		g->fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bf_group", sizeof(uint64_t),
+		char mname[BPF_OBJ_NAME_LEN];
+
+		bf_obj_name(mname, sizeof(mname), "g", prog->chain);
+		g->fd = bpf_map_create(BPF_MAP_TYPE_HASH, mname, sizeof(uint64_t),
 				       2 * sizeof(uint32_t), (uint32_t)g->cap, NULL);
 		if (g->fd < 0) {
 			r = -errno;
@@ -240,11 +252,7 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 	/* Try without a log first: cheaper for large programs; reload with
 	 * the log only to explain a rejection. */
 	opts.expected_attach_type = _bf_expected_attach(prog);
-	snprintf(name, sizeof(name), "bf_%.11s", prog->chain);
-	for (char *c = name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_'))
-			*c = '_';
+	bf_obj_name(name, sizeof(name), "bf", prog->chain);
 	if (_bf_verbose_verifier || getenv("BF_VERIFIER_STATS")) {
 		/* -v bpf (or the debug aid): the verifier's statistics. */
 		static char stats[4096];
@@ -292,6 +300,8 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 	}
 loaded:
 	prog->prog_fd = fd;
+	/* For bpftool; a kernel without it only loses the listing. */
+	(void)bf_program_bind_metadata(prog);
 	return 0;
 
 err_close_map:
