@@ -4,14 +4,21 @@
  * attach it, print "ready", wait for SIGTERM/SIGINT (or --max-time), print
  * the counters and detach. With --scenario2, SIGUSR1 (or --replace-after)
  * swaps the running program for the other scenario through
- * bf_link_replace(), printing "replaced N" each time. Used by the shell
- * selftests (selftests/shell/attach_veth.sh) to drive real traffic.
+ * bf_link_replace(), printing "replaced N" each time. With --replace-loop
+ * N, one SIGUSR1 makes N swaps back to back, alternating the two
+ * scenarios (each swap generates and loads a new program), then prints
+ * "replace-done N" (selftests/shell/replace_traffic.sh floods the chain
+ * meanwhile). Used by the shell selftests (selftests/shell/attach_veth.sh,
+ * replace_traffic.sh) to drive real traffic.
  *
  * stdout (one line each, flushed):
  *   ready
  *   replaced N
+ *   replace-done N                          (after a --replace-loop run)
+ *   replace-failed
  *   counter RULEIDX packets N bytes N      (rules of the base chain)
  *   counter CHAIN:RULEIDX packets N bytes N (rules of regular chains)
+ *   handle H packets N bytes N             (the same, by rule handle)
  *   policy packets N bytes N
  *
  * Exit: 0 ok, 1 runtime failure, 2 usage error.
@@ -61,6 +68,8 @@ enum {
 	_BF_H_UDP_CHAIN_DROP = 9,
 	_BF_H_UDP_CHAIN_RETURN = 10,
 	_BF_H_UDP_AFTER_RETURN = 11,
+	_BF_H_PING_COUNT = 12,
+	_BF_H_PING_LEADER = 13,
 };
 
 /* Which L3 protocols a rule is about. */
@@ -390,6 +399,69 @@ static int _bf_sc_jump_udp_port(struct bf_table *table, struct bf_chain *chain,
 	return rb.err;
 }
 
+/*
+ * Count the echo requests from --addr: (netdev: meta protocol) saddr ==
+ * ADDR, l4proto icmp (icmpv6), type 8 (128), counter; no verdict. Nothing
+ * but a ping from ADDR matches it: no ARP, neighbour discovery or reply.
+ */
+static int _bf_rule_ping_count(struct _bf_rb *rb, struct bf_chain *chain,
+			       const struct _bf_ctx *ctx)
+{
+	bool v6 = ctx->addr_af == AF_INET6;
+	struct bf_data d;
+
+	if (!ctx->addr_af) {
+		fprintf(stderr, "bf_chaintool: count-ping needs --addr\n");
+		return -EINVAL;
+	}
+	if ((v6 && !ctx->v6) || (!v6 && !ctx->v4)) {
+		fprintf(stderr, "bf_chaintool: --addr does not fit --family\n");
+		return -EINVAL;
+	}
+
+	bf_data_set(&d, ctx->addr, v6 ? 16 : 4);
+	_bf_rb_begin(rb, _BF_H_PING_COUNT);
+	_bf_rb_l3(rb, ctx, v6 ? _BF_L3_V6 : _BF_L3_V4);
+	_bf_rb_add(rb, bf_expr_payload(BF_PAYLOAD_NH, v6 ? 8 : 12, d.len, 4));
+	_bf_rb_cmp(rb, 4, &d);
+	_bf_rb_l4proto(rb, v6 ? _BF_IPPROTO_ICMPV6 : _BF_IPPROTO_ICMP);
+	bf_data_u8(&d, v6 ? 128 : 8);
+	_bf_rb_add(rb, bf_expr_payload(BF_PAYLOAD_TH, 0, 1, 1));
+	_bf_rb_cmp(rb, 1, &d);
+	_bf_rb_add(rb, bf_expr_counter());
+	_bf_rb_end(rb, chain);
+
+	return rb->err;
+}
+
+static int _bf_sc_count_ping(struct bf_table *table, struct bf_chain *chain,
+			     const struct _bf_ctx *ctx)
+{
+	struct _bf_rb rb = {};
+
+	return _bf_rule_ping_count(&rb, chain, ctx);
+}
+
+/* The same counting rule (same handle) behind a rule of another shape
+ * (UDP to --port, counter, drop): other code, the counter moves from
+ * index 0 to 1 and must follow it. */
+static int _bf_sc_count_ping_behind(struct bf_table *table,
+				    struct bf_chain *chain,
+				    const struct _bf_ctx *ctx)
+{
+	struct _bf_rb rb = {};
+
+	_bf_rb_begin(&rb, _BF_H_PING_LEADER);
+	_bf_rb_l3(&rb, ctx, _bf_ctx_l3(ctx));
+	_bf_rb_l4proto(&rb, _BF_IPPROTO_UDP);
+	_bf_rb_dport(&rb, ctx->port);
+	_bf_rb_add(&rb, bf_expr_counter());
+	_bf_rb_add(&rb, bf_expr_verdict(BF_VERDICT_DROP, NULL));
+	_bf_rb_end(&rb, chain);
+
+	return rb.err ? rb.err : _bf_rule_ping_count(&rb, chain, ctx);
+}
+
 static const struct {
 	const char *name;
 	enum bf_verdict policy;
@@ -403,6 +475,8 @@ static const struct {
 	{ "accept-only-udp-port", BF_VERDICT_DROP,
 	  _bf_sc_accept_only_udp_port },
 	{ "jump-udp-port", BF_VERDICT_ACCEPT, _bf_sc_jump_udp_port },
+	{ "count-ping", BF_VERDICT_ACCEPT, _bf_sc_count_ping },
+	{ "count-ping-behind", BF_VERDICT_ACCEPT, _bf_sc_count_ping_behind },
 };
 
 static int _bf_scenario_find(const char *name)
@@ -561,6 +635,9 @@ static void _bf_print_chain_counters(const struct _bf_set *set,
 				printf("counter %s:%zu packets %" PRIu64
 				       " bytes %" PRIu64 "\n",
 				       chain->name, ri, pkts, bytes);
+			printf("handle %" PRIu64 " packets %" PRIu64
+			       " bytes %" PRIu64 "\n",
+			       rule->handle, pkts, bytes);
 			/* One counter per rule in these scenarios. */
 			break;
 		}
@@ -604,15 +681,18 @@ static void _bf_usage(FILE *f)
 		"  --ifname IF          interface (xdp, tc-*)\n"
 		"  --cgroup PATH        cgroup v2 directory (cgroup-*)\n"
 		"  --scenario NAME      drop-udp-port, drop-icmp, drop-icmp-udp-port, drop-saddr,\n"
-		"                       accept-only-udp-port, jump-udp-port\n"
+		"                       accept-only-udp-port, jump-udp-port, count-ping,\n"
+		"                       count-ping-behind\n"
 		"  --family F           ip, ip6, inet (default: ip at netfilter hooks, inet\n"
 		"                       at cgroup hooks; XDP/TC tables are netdev, F narrows\n"
 		"                       the rules)\n"
 		"  --port N             UDP port (default 4242)\n"
-		"  --addr A             IPv4 or IPv6 address (drop-saddr)\n"
+		"  --addr A             IPv4 or IPv6 address (drop-saddr, count-ping*)\n"
 		"  --priority N         netfilter priority (default 0)\n"
 		"  --scenario2 NAME     swap to NAME on SIGUSR1 (and back on the next one)\n"
 		"  --replace-after S    also swap once after S seconds\n"
+		"  --replace-loop N     SIGUSR1 swaps N times back to back, then prints\n"
+		"                       \"replace-done N\"\n"
 		"  --max-time S         detach and exit after S seconds\n"
 		"  --xdp-native         XDP in native mode (default: generic/skb mode)\n"
 		"  --verbose            debug logs, IR and bytecode on stderr\n");
@@ -641,6 +721,7 @@ struct _bf_opts {
 	struct _bf_ctx ctx;
 	int scenarios[2]; /* --scenario, --scenario2 (-1: none) */
 	double replace_after; /* < 0: never */
+	unsigned long replace_loop; /* swaps per SIGUSR1 (0: one) */
 	double max_time; /* < 0: no limit */
 	bool xdp_native;
 	bool verbose;
@@ -657,6 +738,7 @@ enum {
 	_BF_OPT_PRIORITY,
 	_BF_OPT_SCENARIO2,
 	_BF_OPT_REPLACE_AFTER,
+	_BF_OPT_REPLACE_LOOP,
 	_BF_OPT_MAX_TIME,
 	_BF_OPT_XDP_NATIVE,
 	_BF_OPT_VERBOSE,
@@ -674,6 +756,7 @@ static const struct option _bf_options[] = {
 	{ "priority", required_argument, NULL, _BF_OPT_PRIORITY },
 	{ "scenario2", required_argument, NULL, _BF_OPT_SCENARIO2 },
 	{ "replace-after", required_argument, NULL, _BF_OPT_REPLACE_AFTER },
+	{ "replace-loop", required_argument, NULL, _BF_OPT_REPLACE_LOOP },
 	{ "max-time", required_argument, NULL, _BF_OPT_MAX_TIME },
 	{ "xdp-native", no_argument, NULL, _BF_OPT_XDP_NATIVE },
 	{ "verbose", no_argument, NULL, _BF_OPT_VERBOSE },
@@ -810,6 +893,14 @@ static int _bf_parse_args(int argc, char *argv[], struct _bf_opts *o,
 			else
 				o->max_time = (double)v;
 			break;
+		case _BF_OPT_REPLACE_LOOP:
+			if (_bf_parse_uint(optarg, 1000000, &v) || !v) {
+				fprintf(stderr, "bf_chaintool: bad count '%s'\n",
+					optarg);
+				return 2;
+			}
+			o->replace_loop = v;
+			break;
 		case _BF_OPT_XDP_NATIVE:
 			o->xdp_native = true;
 			break;
@@ -831,8 +922,8 @@ static int _bf_parse_args(int argc, char *argv[], struct _bf_opts *o,
 		_bf_usage(stderr);
 		return 2;
 	}
-	if (o->replace_after >= 0 && o->scenarios[1] < 0) {
-		fprintf(stderr, "bf_chaintool: --replace-after needs --scenario2\n");
+	if ((o->replace_after >= 0 || o->replace_loop) && o->scenarios[1] < 0) {
+		fprintf(stderr, "bf_chaintool: --replace-after and --replace-loop need --scenario2\n");
 		return 2;
 	}
 	if (_bf_ctx_set_family(ctx, family))
@@ -881,6 +972,18 @@ static int _bf_swap(struct _bf_set sets[2], int *cur,
 	return r;
 }
 
+/* A stop signal is pending: end a --replace-loop run early; the main loop
+ * then takes the signal. */
+static bool _bf_stop_pending(void)
+{
+	sigset_t p;
+
+	if (sigpending(&p))
+		return false;
+	return sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1 ||
+	       sigismember(&p, SIGHUP) == 1;
+}
+
 /* Wait for signals (synchronously, nothing runs in a handler) until
  * SIGTERM/SIGINT/SIGHUP or --max-time. Returns true if a swap failed. */
 static bool _bf_run(struct _bf_set sets[2], int *cur, struct bf_link *links[],
@@ -913,6 +1016,23 @@ static bool _bf_run(struct _bf_set sets[2], int *cur, struct bf_link *links[],
 		}
 		if (!swap)
 			continue;
+
+		if (o->replace_loop && sig == SIGUSR1) {
+			unsigned long done = 0;
+
+			while (done < o->replace_loop && !_bf_stop_pending()) {
+				if (_bf_swap(sets, cur, links, o)) {
+					failed = true;
+					printf("replace-failed\n");
+					break;
+				}
+				printf("replaced %u\n", ++n_replaced);
+				done++;
+			}
+			printf("replace-done %lu\n", done);
+			fflush(stdout);
+			continue;
+		}
 
 		if (_bf_swap(sets, cur, links, o)) {
 			failed = true;
