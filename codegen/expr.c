@@ -514,51 +514,6 @@ bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 	return false;
 }
 
-bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len)
-{
-	switch (e->type) {
-	case BF_EXPR_CMP:
-		*reg = e->cmp.sreg, *len = e->cmp.data.len;
-		return true;
-	case BF_EXPR_RANGE:
-		*reg = e->range.sreg, *len = e->range.from.len;
-		return true;
-	case BF_EXPR_BITWISE:
-		*reg = e->bitwise.sreg, *len = e->bitwise.len;
-		return true;
-	case BF_EXPR_BYTEORDER:
-		*reg = e->byteorder.sreg, *len = e->byteorder.len;
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len)
-{
-	switch (e->type) {
-	case BF_EXPR_PAYLOAD:
-		*reg = e->payload.dreg, *len = e->payload.len;
-		return true;
-	case BF_EXPR_META:
-		*reg = e->meta.dreg, *len = bf_meta_key_len(e->meta.key);
-		if (*len < 4)
-			*len = 4;
-		return true;
-	case BF_EXPR_BITWISE:
-		*reg = e->bitwise.dreg, *len = e->bitwise.len;
-		return true;
-	case BF_EXPR_BYTEORDER:
-		*reg = e->byteorder.dreg, *len = e->byteorder.len;
-		return true;
-	case BF_EXPR_IMMEDIATE:
-		*reg = e->immediate.dreg, *len = e->immediate.data.len;
-		return true;
-	default:
-		return false;
-	}
-}
-
 static unsigned int _bf_load_len(const struct bf_expr *e)
 {
 	return e->type == BF_EXPR_PAYLOAD ? e->payload.len :

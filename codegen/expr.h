@@ -14,8 +14,6 @@ void bf_cg_test_reg(struct bf_cg *cg, int reg, enum bf_cmp_op op,
 		    const struct bf_data *d, int fail);
 bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 		    unsigned int reg, unsigned int len);
-bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
-bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
 /* If exprs[k] is a load whose value, after optional in-place mask/xor
  * steps, is tested by a cmp or range evaluable in BPF registers, return
  * the index of that test; else 0. */
