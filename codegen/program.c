@@ -108,7 +108,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 		int slot;
 
 		/* Side effects happen only once every test held. */
-		if (e->type == BF_EXPR_VERDICT || e->type == BF_EXPR_COUNTER)
+		if (!bf_expr_is_pure(e))
 			bf_cg_acc_flush(cg, fail);
 
 		switch (e->type) {
