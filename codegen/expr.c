@@ -3,10 +3,14 @@
  * Expression emitters: each IR expression kind to eBPF, over the register
  * file on the stack (nf_tables semantics: a failed load or test jumps to
  * the rule's fail label). A load directly followed by an equality test of
- * the same register is fused: the value stays in a BPF register.
+ * the same register is fused: the value stays in a BPF register. Each
+ * kind's emitter is its entry in _bf_cg_expr_ops[], the codegen stage of
+ * the kind's descriptor (lib/expr_desc.c).
  */
 #include <errno.h>
 #include <string.h>
+
+#include <bpfilter/helpers.h>
 
 #include "codegen/cgen.h"
 #include "codegen/expr.h"
@@ -377,7 +381,7 @@ static void _bf_emit_range(struct bf_cg *cg, const struct bf_expr *e, int fail)
 	bf_cg_label_here(cg, match);
 }
 
-static void _bf_emit_bitwise(struct bf_cg *cg, const struct bf_expr *e)
+static void _bf_emit_bitwise(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	unsigned int len = e->bitwise.len;
 	int src = _bf_reg_fp(e->bitwise.sreg);
@@ -432,7 +436,7 @@ static void _bf_emit_bitwise(struct bf_cg *cg, const struct bf_expr *e)
 	}
 }
 
-static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e)
+static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	unsigned int size = e->byteorder.size;
 	int sz = size == 8 ? BPF_DW : size == 4 ? BPF_W : BPF_H;
@@ -448,7 +452,7 @@ static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e)
 	(void)sz;
 }
 
-static void _bf_emit_immediate(struct bf_cg *cg, const struct bf_expr *e)
+static void _bf_emit_immediate(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	const struct bf_data *d = &e->immediate.data;
 	int dst = _bf_reg_fp(e->immediate.dreg);
@@ -512,51 +516,6 @@ bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 		}
 	}
 	return false;
-}
-
-bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len)
-{
-	switch (e->type) {
-	case BF_EXPR_CMP:
-		*reg = e->cmp.sreg, *len = e->cmp.data.len;
-		return true;
-	case BF_EXPR_RANGE:
-		*reg = e->range.sreg, *len = e->range.from.len;
-		return true;
-	case BF_EXPR_BITWISE:
-		*reg = e->bitwise.sreg, *len = e->bitwise.len;
-		return true;
-	case BF_EXPR_BYTEORDER:
-		*reg = e->byteorder.sreg, *len = e->byteorder.len;
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len)
-{
-	switch (e->type) {
-	case BF_EXPR_PAYLOAD:
-		*reg = e->payload.dreg, *len = e->payload.len;
-		return true;
-	case BF_EXPR_META:
-		*reg = e->meta.dreg, *len = bf_meta_key_len(e->meta.key);
-		if (*len < 4)
-			*len = 4;
-		return true;
-	case BF_EXPR_BITWISE:
-		*reg = e->bitwise.dreg, *len = e->bitwise.len;
-		return true;
-	case BF_EXPR_BYTEORDER:
-		*reg = e->byteorder.dreg, *len = e->byteorder.len;
-		return true;
-	case BF_EXPR_IMMEDIATE:
-		*reg = e->immediate.dreg, *len = e->immediate.data.len;
-		return true;
-	default:
-		return false;
-	}
 }
 
 static unsigned int _bf_load_len(const struct bf_expr *e)
@@ -743,34 +702,45 @@ order:
 	return bf_cg_err(cg);
 }
 
+/* Counters and verdicts need the rule around them (its counter slot, the
+ * shared tails, the chain to inline): the rule layout emits them,
+ * codegen/program.c. */
+static void _bf_emit_in_layout(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	bf_cg_fail(cg, -EINVAL, "internal: expression %s is not emitted here",
+		   bf_expr_type_to_str(e->type));
+}
+
+/* The emit stage of each kind, beside its other stages (lib/expr_desc.c). */
+static const struct bf_cg_expr_ops _bf_cg_expr_ops[] = {
+	[BF_EXPR_PAYLOAD] = { .emit = _bf_emit_payload },
+	[BF_EXPR_META] = { .emit = _bf_emit_meta },
+	[BF_EXPR_BITWISE] = { .emit = _bf_emit_bitwise },
+	[BF_EXPR_BYTEORDER] = { .emit = _bf_emit_byteorder },
+	[BF_EXPR_CMP] = { .emit = _bf_emit_cmp },
+	[BF_EXPR_RANGE] = { .emit = _bf_emit_range },
+	[BF_EXPR_IMMEDIATE] = { .emit = _bf_emit_immediate },
+	[BF_EXPR_COUNTER] = { .emit = _bf_emit_in_layout },
+	[BF_EXPR_VERDICT] = { .emit = _bf_emit_in_layout },
+};
+_Static_assert(ARRAY_SIZE(_bf_cg_expr_ops) == _BF_EXPR_MAX,
+	       "one emitter per enum bf_expr_type");
+
+const struct bf_cg_expr_ops *bf_cg_expr_ops_get(enum bf_expr_type type)
+{
+	if ((unsigned int)type >= ARRAY_SIZE(_bf_cg_expr_ops))
+		return NULL;
+	return &_bf_cg_expr_ops[type];
+}
+
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
-	switch (e->type) {
-	case BF_EXPR_PAYLOAD:
-		_bf_emit_payload(cg, e, fail);
-		break;
-	case BF_EXPR_META:
-		_bf_emit_meta(cg, e, fail);
-		break;
-	case BF_EXPR_CMP:
-		_bf_emit_cmp(cg, e, fail);
-		break;
-	case BF_EXPR_RANGE:
-		_bf_emit_range(cg, e, fail);
-		break;
-	case BF_EXPR_BITWISE:
-		_bf_emit_bitwise(cg, e);
-		break;
-	case BF_EXPR_BYTEORDER:
-		_bf_emit_byteorder(cg, e);
-		break;
-	case BF_EXPR_IMMEDIATE:
-		_bf_emit_immediate(cg, e);
-		break;
-	default:
-		return bf_cg_fail(cg, -EINVAL, "internal: expression %s is not emitted here",
-				  bf_expr_type_to_str(e->type));
-	}
+	const struct bf_cg_expr_ops *ops = bf_cg_expr_ops_get(e->type);
+
+	if (!ops)
+		return bf_cg_fail(cg, -EINVAL, "internal: unknown expression type %d",
+				  (int)e->type);
+	ops->emit(cg, e, fail);
 	return bf_cg_err(cg);
 }
 

@@ -14,8 +14,6 @@ void bf_cg_test_reg(struct bf_cg *cg, int reg, enum bf_cmp_op op,
 		    const struct bf_data *d, int fail);
 bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 		    unsigned int reg, unsigned int len);
-bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
-bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg, unsigned int *len);
 /* If exprs[k] is a load whose value, after optional in-place mask/xor
  * steps, is tested by a cmp or range evaluable in BPF registers, return
  * the index of that test; else 0. */
@@ -24,6 +22,18 @@ size_t bf_cg_fusable(const struct bf_cg *cg, const struct bf_expr *ex, size_t n,
 /* Emit exprs[k..j] (bf_cg_fusable() returned j). */
 int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
 		     size_t j, int fail);
+
+/* The codegen stage of an expression kind. */
+struct bf_cg_expr_ops {
+	/* Emit the expression alone; a test or a failed load jumps to @fail.
+	 * Errors are the builder's sticky error. */
+	void (*emit)(struct bf_cg *cg, const struct bf_expr *e, int fail);
+};
+
+/* The ops of @type, or NULL for a type out of range. */
+const struct bf_cg_expr_ops *bf_cg_expr_ops_get(enum bf_expr_type type);
+/* Emit @e alone through its kind's ops. Counters and verdicts are emitted
+ * by the rule layout (program.c): here they are an internal error. */
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail);
 void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot);
 

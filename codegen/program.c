@@ -61,38 +61,6 @@ static int _bf_counter_slot(struct bf_cg *cg, const char *chain, size_t rule,
 	return s;
 }
 
-static bool _bf_expr_pure(const struct bf_expr *e)
-{
-	return e->type != BF_EXPR_COUNTER && e->type != BF_EXPR_VERDICT;
-}
-
-static bool _bf_expr_equal(const struct bf_expr *a, const struct bf_expr *b)
-{
-	/* Constructors zero whole expressions, so padding compares equal.
-	 * Only the type's member is compared: the verdict's chain name makes
-	 * the whole union large, and grouping compares every rule. */
-	if (a->type != b->type)
-		return false;
-	switch (a->type) {
-	case BF_EXPR_PAYLOAD:
-		return !memcmp(&a->payload, &b->payload, sizeof(a->payload));
-	case BF_EXPR_META:
-		return !memcmp(&a->meta, &b->meta, sizeof(a->meta));
-	case BF_EXPR_CMP:
-		return !memcmp(&a->cmp, &b->cmp, sizeof(a->cmp));
-	case BF_EXPR_RANGE:
-		return !memcmp(&a->range, &b->range, sizeof(a->range));
-	case BF_EXPR_BYTEORDER:
-		return !memcmp(&a->byteorder, &b->byteorder, sizeof(a->byteorder));
-	case BF_EXPR_BITWISE:
-		return !memcmp(&a->bitwise, &b->bitwise, sizeof(a->bitwise));
-	case BF_EXPR_IMMEDIATE:
-		return !memcmp(&a->immediate, &b->immediate, sizeof(a->immediate));
-	default:
-		return !memcmp(a, b, sizeof(*a));
-	}
-}
-
 static int _bf_emit_chain(struct bf_cg *cg, const struct bf_chain *chain,
 			  int ret);
 
@@ -141,7 +109,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 		int slot;
 
 		/* Side effects happen only once every test held. */
-		if (e->type == BF_EXPR_VERDICT || e->type == BF_EXPR_COUNTER)
+		if (!bf_expr_is_pure(e))
 			bf_cg_acc_flush(cg, fail);
 
 		switch (e->type) {
@@ -217,8 +185,8 @@ size_t bf_cg_common_prefix(const struct bf_rule *a, const struct bf_rule *b)
 {
 	size_t i = 0;
 
-	while (i < a->n_exprs && i < b->n_exprs && _bf_expr_pure(&a->exprs[i]) &&
-	       _bf_expr_equal(&a->exprs[i], &b->exprs[i]))
+	while (i < a->n_exprs && i < b->n_exprs && bf_expr_is_pure(&a->exprs[i]) &&
+	       bf_expr_equal(&a->exprs[i], &b->exprs[i]))
 		i++;
 	return i;
 }

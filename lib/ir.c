@@ -2,7 +2,8 @@
 /*
  * The IR objects: enum names, data and expression helpers, and the
  * rule / chain / table containers with their ownership rules. Validation
- * lives in validate.c, the text form in dump.c.
+ * lives in validate.c, the text form in dump.c, the stages of each
+ * expression kind in expr_desc.c.
  */
 #include <assert.h>
 #include <endian.h>
@@ -13,6 +14,8 @@
 
 #include <bpfilter/helpers.h>
 #include <bpfilter/ir.h>
+
+#include "lib/expr_desc.h"
 
 #define _BF_UNKNOWN_STR "unknown"
 
@@ -108,20 +111,6 @@ static const char *const _bf_cmp_op_strs[] = {
 _Static_assert(ARRAY_SIZE(_bf_cmp_op_strs) == _BF_CMP_MAX,
 	       "cmp op names out of sync");
 
-static const char *const _bf_expr_type_strs[] = {
-	[BF_EXPR_PAYLOAD] = "payload",
-	[BF_EXPR_META] = "meta",
-	[BF_EXPR_BITWISE] = "bitwise",
-	[BF_EXPR_BYTEORDER] = "byteorder",
-	[BF_EXPR_CMP] = "cmp",
-	[BF_EXPR_RANGE] = "range",
-	[BF_EXPR_IMMEDIATE] = "immediate",
-	[BF_EXPR_COUNTER] = "counter",
-	[BF_EXPR_VERDICT] = "verdict",
-};
-_Static_assert(ARRAY_SIZE(_bf_expr_type_strs) == _BF_EXPR_MAX,
-	       "expression type names out of sync");
-
 /* Enum values come from callers (and from IR built by hand in tests), so an
  * out-of-range value gets a name instead of an out-of-bounds read. The
  * unsigned cast also catches negative values. */
@@ -159,9 +148,12 @@ const char *bf_cmp_op_to_str(enum bf_cmp_op op)
 	return _bf_enum_str(_bf_cmp_op_strs, op);
 }
 
+/* The name is the kind's descriptor's (lib/expr_desc.c). */
 const char *bf_expr_type_to_str(enum bf_expr_type type)
 {
-	return _bf_enum_str(_bf_expr_type_strs, type);
+	const struct bf_expr_desc *desc = bf_expr_desc_get(type);
+
+	return desc ? desc->name : _BF_UNKNOWN_STR;
 }
 
 unsigned int bf_meta_key_len(enum bf_meta_key key)

@@ -4,8 +4,10 @@
  *
  * Three passes, each stopping at the first error:
  *   1. the table and its chains (names, hook against family, policy);
- *   2. every expression of every rule (fields in range, register use,
- *      jump/goto targets), collecting the jump/goto edges;
+ *   2. every expression of every rule: the fields, by the validate stage
+ *      of its kind's descriptor (lib/expr_desc.c), which also reports
+ *      jump/goto targets (bf_vctx_target(), collecting the edges); then
+ *      the registers the descriptor says the kind reads and writes;
  *   3. the chain graph: no loop, and no base chain reaching deeper than
  *      BF_JUMP_DEPTH_MAX jumps (a goto counts as a level too, as in the
  *      nf_tables chain validation).
@@ -25,6 +27,8 @@
 #include <bpfilter/helpers.h>
 #include <bpfilter/ir.h>
 
+#include "lib/expr_desc.h"
+
 #define _BF_REG_LAST (BF_REG_COUNT - 1)
 
 _Static_assert(BF_REG_COUNT <= 32, "register mask must fit in 32 bits");
@@ -42,7 +46,7 @@ struct _bf_name_idx {
 	size_t idx;
 };
 
-struct _bf_vctx {
+struct bf_vctx {
 	const struct bf_table *table;
 	char *errbuf;
 	size_t errlen;
@@ -71,10 +75,9 @@ static int _bf_name_len(const char *name)
 	return (int)strnlen(name, BF_NAME_MAX);
 }
 
-__attribute__((format(printf, 2, 3))) static int
-_bf_fail(struct _bf_vctx *ctx, const char *fmt, ...)
+__attribute__((format(printf, 2, 0))) static int
+_bf_vfail(struct bf_vctx *ctx, const char *fmt, va_list ap)
 {
-	va_list ap;
 	size_t n;
 	int r;
 
@@ -96,14 +99,37 @@ _bf_fail(struct _bf_vctx *ctx, const char *fmt, ...)
 	}
 
 	n = r < 0 ? 0 : BF_MIN((size_t)r, ctx->errlen - 1);
-	va_start(ap, fmt);
 	vsnprintf(ctx->errbuf + n, ctx->errlen - n, fmt, ap);
-	va_end(ap);
 
 	return -EINVAL;
 }
 
-static int _bf_fail_nomem(struct _bf_vctx *ctx)
+__attribute__((format(printf, 2, 3))) static int
+_bf_fail(struct bf_vctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = _bf_vfail(ctx, fmt, ap);
+	va_end(ap);
+
+	return r;
+}
+
+int bf_vctx_fail(struct bf_vctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = _bf_vfail(ctx, fmt, ap);
+	va_end(ap);
+
+	return r;
+}
+
+static int _bf_fail_nomem(struct bf_vctx *ctx)
 {
 	if (ctx->errbuf && ctx->errlen)
 		snprintf(ctx->errbuf, ctx->errlen, "out of memory");
@@ -136,7 +162,7 @@ static int _bf_name_cmp(const void *a, const void *b)
 	return strncmp(x->name, y->name, BF_NAME_MAX);
 }
 
-static int _bf_check_chain(struct _bf_vctx *ctx, size_t idx)
+static int _bf_check_chain(struct bf_vctx *ctx, size_t idx)
 {
 	const struct bf_chain *chain = ctx->table->chains[idx];
 
@@ -180,7 +206,7 @@ static int _bf_check_chain(struct _bf_vctx *ctx, size_t idx)
 	return 0;
 }
 
-static int _bf_check_table(struct _bf_vctx *ctx)
+static int _bf_check_table(struct bf_vctx *ctx)
 {
 	const struct bf_table *table = ctx->table;
 	int r;
@@ -214,7 +240,7 @@ static int _bf_check_table(struct _bf_vctx *ctx)
 	return 0;
 }
 
-static const struct bf_chain *_bf_find_chain(struct _bf_vctx *ctx,
+static const struct bf_chain *_bf_find_chain(struct bf_vctx *ctx,
 					     const char *name, size_t *idx)
 {
 	struct _bf_name_idx key = { .name = name };
@@ -236,7 +262,7 @@ static unsigned int _bf_reg_span(unsigned int len)
 	return (len + 3) / 4;
 }
 
-static int _bf_reg_write(struct _bf_vctx *ctx, unsigned int reg,
+static int _bf_reg_write(struct bf_vctx *ctx, unsigned int reg,
 			 unsigned int len)
 {
 	unsigned int span = _bf_reg_span(len);
@@ -254,7 +280,7 @@ static int _bf_reg_write(struct _bf_vctx *ctx, unsigned int reg,
 	return 0;
 }
 
-static int _bf_reg_read(struct _bf_vctx *ctx, unsigned int reg,
+static int _bf_reg_read(struct bf_vctx *ctx, unsigned int reg,
 			unsigned int len)
 {
 	unsigned int span = _bf_reg_span(len);
@@ -277,150 +303,7 @@ static int _bf_reg_read(struct _bf_vctx *ctx, unsigned int reg,
 	return 0;
 }
 
-static bool _bf_len_ok(unsigned int len)
-{
-	return len >= 1 && len <= BF_DATA_MAX;
-}
-
-static int _bf_check_payload(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	if ((unsigned int)e->payload.base >= _BF_PAYLOAD_MAX) {
-		return _bf_fail(ctx, "unknown payload base %d",
-				(int)e->payload.base);
-	}
-	if (!_bf_len_ok(e->payload.len)) {
-		return _bf_fail(ctx, "length %u out of range 1..%d",
-				e->payload.len, BF_DATA_MAX);
-	}
-	if (e->payload.offset > BF_PAYLOAD_OFFSET_MAX) {
-		return _bf_fail(ctx, "offset %u exceeds %d", e->payload.offset,
-				BF_PAYLOAD_OFFSET_MAX);
-	}
-
-	return _bf_reg_write(ctx, e->payload.dreg, e->payload.len);
-}
-
-static int _bf_check_meta(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	if ((unsigned int)e->meta.key >= _BF_META_MAX)
-		return _bf_fail(ctx, "unknown meta key %d", (int)e->meta.key);
-
-	return _bf_reg_write(ctx, e->meta.dreg, bf_meta_key_len(e->meta.key));
-}
-
-static int _bf_check_bitwise(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	unsigned int len = e->bitwise.len;
-	int r;
-
-	if ((unsigned int)e->bitwise.op >= _BF_BITWISE_MAX) {
-		return _bf_fail(ctx, "unknown bitwise op %d",
-				(int)e->bitwise.op);
-	}
-	if (!_bf_len_ok(len)) {
-		return _bf_fail(ctx, "length %u out of range 1..%d", len,
-				BF_DATA_MAX);
-	}
-
-	if (e->bitwise.op == BF_BITWISE_BOOL) {
-		if (e->bitwise.mask.len != len) {
-			return _bf_fail(ctx,
-					"mask length %u differs from length %u",
-					e->bitwise.mask.len, len);
-		}
-		if (e->bitwise.xor.len != len) {
-			return _bf_fail(ctx,
-					"xor length %u differs from length %u",
-					e->bitwise.xor.len, len);
-		}
-	} else {
-		if (e->bitwise.shift >= 32) {
-			return _bf_fail(ctx, "shift %u out of range 0..31",
-					e->bitwise.shift);
-		}
-		if (len % 4) {
-			return _bf_fail(ctx,
-					"shift length %u is not a multiple of 4",
-					len);
-		}
-	}
-
-	r = _bf_reg_read(ctx, e->bitwise.sreg, len);
-	if (r)
-		return r;
-
-	return _bf_reg_write(ctx, e->bitwise.dreg, len);
-}
-
-static int _bf_check_byteorder(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	unsigned int len = e->byteorder.len;
-	unsigned int size = e->byteorder.size;
-	int r;
-
-	if ((unsigned int)e->byteorder.op >= _BF_BYTEORDER_MAX) {
-		return _bf_fail(ctx, "unknown byteorder op %d",
-				(int)e->byteorder.op);
-	}
-	if (size != 2 && size != 4 && size != 8)
-		return _bf_fail(ctx, "element size %u is not 2, 4 or 8", size);
-	if (!_bf_len_ok(len)) {
-		return _bf_fail(ctx, "length %u out of range 1..%d", len,
-				BF_DATA_MAX);
-	}
-	if (len % size) {
-		return _bf_fail(ctx,
-				"length %u is not a multiple of element size %u",
-				len, size);
-	}
-
-	r = _bf_reg_read(ctx, e->byteorder.sreg, len);
-	if (r)
-		return r;
-
-	return _bf_reg_write(ctx, e->byteorder.dreg, len);
-}
-
-static int _bf_check_cmp(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	if ((unsigned int)e->cmp.op >= _BF_CMP_MAX)
-		return _bf_fail(ctx, "unknown cmp op %d", (int)e->cmp.op);
-	if (!_bf_len_ok(e->cmp.data.len)) {
-		return _bf_fail(ctx, "data length %u out of range 1..%d",
-				e->cmp.data.len, BF_DATA_MAX);
-	}
-
-	return _bf_reg_read(ctx, e->cmp.sreg, e->cmp.data.len);
-}
-
-static int _bf_check_range(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	if ((unsigned int)e->range.op >= _BF_RANGE_MAX)
-		return _bf_fail(ctx, "unknown range op %d", (int)e->range.op);
-	if (!_bf_len_ok(e->range.from.len)) {
-		return _bf_fail(ctx, "data length %u out of range 1..%d",
-				e->range.from.len, BF_DATA_MAX);
-	}
-	if (e->range.to.len != e->range.from.len) {
-		return _bf_fail(ctx,
-				"bounds have different lengths (from %u, to %u)",
-				e->range.from.len, e->range.to.len);
-	}
-
-	return _bf_reg_read(ctx, e->range.sreg, e->range.from.len);
-}
-
-static int _bf_check_immediate(struct _bf_vctx *ctx, const struct bf_expr *e)
-{
-	if (!_bf_len_ok(e->immediate.data.len)) {
-		return _bf_fail(ctx, "data length %u out of range 1..%d",
-				e->immediate.data.len, BF_DATA_MAX);
-	}
-
-	return _bf_reg_write(ctx, e->immediate.dreg, e->immediate.data.len);
-}
-
-static int _bf_add_edge(struct _bf_vctx *ctx, size_t to)
+static int _bf_add_edge(struct bf_vctx *ctx, size_t to)
 {
 	struct _bf_edge *edges = ctx->edges;
 
@@ -443,69 +326,50 @@ static int _bf_add_edge(struct _bf_vctx *ctx, size_t to)
 	return 0;
 }
 
-static int _bf_check_verdict(struct _bf_vctx *ctx, const struct bf_expr *e)
+int bf_vctx_target(struct bf_vctx *ctx, const char *verb, const char *target)
 {
-	const char *target = e->verdict.chain;
 	const struct bf_chain *chain;
 	size_t idx;
 
-	if ((unsigned int)e->verdict.code >= _BF_VERDICT_MAX) {
-		return _bf_fail(ctx, "unknown verdict code %d",
-				(int)e->verdict.code);
-	}
-	if (e->verdict.code != BF_VERDICT_JUMP &&
-	    e->verdict.code != BF_VERDICT_GOTO)
-		return 0;
-
-	if (!target[0]) {
-		return _bf_fail(ctx, "%s has no target chain",
-				bf_verdict_to_str(e->verdict.code));
-	}
-	if (strnlen(target, BF_NAME_MAX) == BF_NAME_MAX) {
-		return _bf_fail(ctx, "%s target is not NUL-terminated",
-				bf_verdict_to_str(e->verdict.code));
-	}
-
 	chain = _bf_find_chain(ctx, target, &idx);
-	if (!chain) {
-		return _bf_fail(ctx, "%s target '%s' does not exist",
-				bf_verdict_to_str(e->verdict.code), target);
-	}
-	if (chain->base) {
-		return _bf_fail(ctx, "%s target '%s' is a base chain",
-				bf_verdict_to_str(e->verdict.code), target);
-	}
+	if (!chain)
+		return _bf_fail(ctx, "%s target '%s' does not exist", verb,
+				target);
+	if (chain->base)
+		return _bf_fail(ctx, "%s target '%s' is a base chain", verb,
+				target);
 
 	return _bf_add_edge(ctx, idx);
 }
 
-static int _bf_check_expr(struct _bf_vctx *ctx, const struct bf_expr *e)
+/* The kind's own checks, then the registers it declares: a read only of
+ * registers written earlier in the rule, both inside the register file. */
+static int _bf_check_expr(struct bf_vctx *ctx, const struct bf_expr *e)
 {
-	switch (e->type) {
-	case BF_EXPR_PAYLOAD:
-		return _bf_check_payload(ctx, e);
-	case BF_EXPR_META:
-		return _bf_check_meta(ctx, e);
-	case BF_EXPR_BITWISE:
-		return _bf_check_bitwise(ctx, e);
-	case BF_EXPR_BYTEORDER:
-		return _bf_check_byteorder(ctx, e);
-	case BF_EXPR_CMP:
-		return _bf_check_cmp(ctx, e);
-	case BF_EXPR_RANGE:
-		return _bf_check_range(ctx, e);
-	case BF_EXPR_IMMEDIATE:
-		return _bf_check_immediate(ctx, e);
-	case BF_EXPR_COUNTER:
-		return 0;
-	case BF_EXPR_VERDICT:
-		return _bf_check_verdict(ctx, e);
-	default:
+	const struct bf_expr_desc *desc = bf_expr_desc_get(e->type);
+	unsigned int reg, len;
+	int r;
+
+	if (!desc)
 		return _bf_fail(ctx, "unknown expression type %d", (int)e->type);
+
+	r = desc->validate(ctx, e);
+	if (r)
+		return r;
+
+	if (desc->reads(e, &reg, &len)) {
+		r = _bf_reg_read(ctx, reg, len);
+		if (r)
+			return r;
 	}
+
+	if (desc->writes(e, &reg, &len))
+		return _bf_reg_write(ctx, reg, len);
+
+	return 0;
 }
 
-static int _bf_check_rules(struct _bf_vctx *ctx)
+static int _bf_check_rules(struct bf_vctx *ctx)
 {
 	const struct bf_table *table = ctx->table;
 	int r;
@@ -545,7 +409,7 @@ static int _bf_check_rules(struct _bf_vctx *ctx)
 }
 
 /* Point the error location at an edge. */
-static void _bf_at_edge(struct _bf_vctx *ctx, size_t from,
+static void _bf_at_edge(struct bf_vctx *ctx, size_t from,
 			const struct _bf_edge *edge)
 {
 	const struct bf_chain *chain = ctx->table->chains[from];
@@ -557,7 +421,7 @@ static void _bf_at_edge(struct _bf_vctx *ctx, size_t from,
 	ctx->cur = &chain->rules[edge->rule]->exprs[edge->expr];
 }
 
-static const char *_bf_edge_verb(const struct _bf_vctx *ctx)
+static const char *_bf_edge_verb(const struct bf_vctx *ctx)
 {
 	return ctx->cur->verdict.code == BF_VERDICT_GOTO ? "goto" : "jump to";
 }
@@ -579,7 +443,7 @@ struct _bf_frame {
  * the way back, height[c] becomes the longest jump path starting at c,
  * so each chain is visited once whatever the number of paths.
  */
-static int _bf_check_loops(struct _bf_vctx *ctx, unsigned char *color,
+static int _bf_check_loops(struct bf_vctx *ctx, unsigned char *color,
 			   size_t *height, struct _bf_frame *stack)
 {
 	size_t n = ctx->table->n_chains;
@@ -639,7 +503,7 @@ static int _bf_check_loops(struct _bf_vctx *ctx, unsigned char *color,
 /* With the heights known, follow from each base chain an edge that keeps
  * the path too deep, down to the jump that crosses the limit: that is the
  * one to report. */
-static int _bf_check_depth(struct _bf_vctx *ctx, const size_t *height)
+static int _bf_check_depth(struct bf_vctx *ctx, const size_t *height)
 {
 	const struct bf_table *table = ctx->table;
 
@@ -683,7 +547,7 @@ static int _bf_check_depth(struct _bf_vctx *ctx, const size_t *height)
 	return 0;
 }
 
-static int _bf_check_graph(struct _bf_vctx *ctx)
+static int _bf_check_graph(struct bf_vctx *ctx)
 {
 	size_t n = ctx->table->n_chains;
 	_cleanup_free_ unsigned char *color = NULL;
@@ -710,7 +574,7 @@ static int _bf_check_graph(struct _bf_vctx *ctx)
 int bf_table_validate(const struct bf_table *table, char *errbuf,
 		      size_t errlen)
 {
-	struct _bf_vctx ctx = {
+	struct bf_vctx ctx = {
 		.table = table,
 		.errbuf = errbuf,
 		.errlen = errlen,

@@ -276,6 +276,29 @@ struct bf_expr bf_expr_immediate(uint8_t dreg, const struct bf_data *data);
 struct bf_expr bf_expr_counter(void);
 struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
 
+/*
+ * What an expression does, from its kind's descriptor (lib/expr_desc.c).
+ * For validated IR: an expression of an unknown type is a programmer error
+ * (an assertion; without assertions, the answer that cannot miscompile).
+ */
+
+/**
+ * Registers @e reads: @len bytes from register @reg.
+ * @return false when it reads none (@reg and @len untouched).
+ */
+bool bf_expr_reads(const struct bf_expr *e, unsigned int *reg,
+		   unsigned int *len);
+/** Registers @e writes, as bf_expr_reads(). */
+bool bf_expr_writes(const struct bf_expr *e, unsigned int *reg,
+		    unsigned int *len);
+/**
+ * True if @e only loads, computes or tests: it may be evaluated once for
+ * several rules. Counters and verdicts are not pure.
+ */
+bool bf_expr_is_pure(const struct bf_expr *e);
+/** True if @a and @b are of the same type and mean the same. */
+bool bf_expr_equal(const struct bf_expr *a, const struct bf_expr *b);
+
 /* Rules. */
 int bf_rule_new(struct bf_rule **rule);
 /* Another owner for @rule (a chain of a table built for the code
