@@ -39,6 +39,17 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 			size_t errlen);
 
 /**
+ * bf_program_generate() for a chain whose program @running runs: counters
+ * keep their slot numbers, and at load the new program shares @running's
+ * counters map when it has room, so a bf_link_replace() of @running by it
+ * loses and doubles no count. @running must stay loaded until then.
+ */
+int bf_program_generate_for(struct bf_program **prog,
+			    const struct bf_table *table, const char *chain,
+			    int nfproto, const struct bf_program *running,
+			    char *errbuf, size_t errlen);
+
+/**
  * Create the maps and load the program in the kernel. On a verifier
  * rejection, returns the negative errno and copies the verifier log (tail)
  * into @log.

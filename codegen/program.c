@@ -622,6 +622,15 @@ int bf_program_generate(struct bf_program **prog, const struct bf_table *table,
 					  NULL, errbuf, errlen);
 }
 
+int bf_program_generate_for(struct bf_program **prog,
+			    const struct bf_table *table, const char *chain,
+			    int nfproto, const struct bf_program *running,
+			    char *errbuf, size_t errlen)
+{
+	return bf_program_generate_hinted(prog, table, chain, nfproto, running,
+					  errbuf, errlen);
+}
+
 int bf_program_generate_hinted(struct bf_program **prog,
 			       const struct bf_table *table,
 			       const char *chain_name, int nfproto,

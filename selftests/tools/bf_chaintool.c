@@ -540,7 +540,10 @@ static void _bf_set_clean(struct _bf_set *set)
 	bf_table_free(&set->table);
 }
 
-static int _bf_set_make(struct _bf_set *set, int scenario,
+/* @running: the set whose programs run (NULL: none), which the new ones
+ * are generated against so that they share its counters. */
+static int _bf_set_make(struct _bf_set *set, const struct _bf_set *running,
+			int scenario,
 			const struct _bf_ctx *ctx, bool verbose)
 {
 	int nfprotos[_BF_MAX_PROGS] = { BF_NFPROTO_UNSPEC };
@@ -565,9 +568,15 @@ static int _bf_set_make(struct _bf_set *set, int scenario,
 
 	for (size_t i = 0; i < n; i++) {
 		msg[0] = '\0';
-		r = bf_program_generate(&set->progs[i], set->table,
-					_BF_BASE_CHAIN, nfprotos[i], msg,
-					sizeof(msg));
+		if (running && i < running->n_progs)
+			r = bf_program_generate_for(&set->progs[i], set->table,
+						    _BF_BASE_CHAIN, nfprotos[i],
+						    running->progs[i], msg,
+						    sizeof(msg));
+		else
+			r = bf_program_generate(&set->progs[i], set->table,
+						_BF_BASE_CHAIN, nfprotos[i], msg,
+						sizeof(msg));
 		if (r) {
 			fprintf(stderr, "bf_chaintool: generating '%s': %s: %s\n",
 				_bf_scenarios[scenario].name, strerror(-r),
@@ -948,7 +957,8 @@ static int _bf_swap(struct _bf_set sets[2], int *cur,
 	if (sets[next].n_progs)
 		return -EBUSY;
 
-	r = _bf_set_make(&sets[next], o->scenarios[next], &o->ctx, o->verbose);
+	r = _bf_set_make(&sets[next], &sets[*cur], o->scenarios[next], &o->ctx,
+			 o->verbose);
 	if (r)
 		return r;
 
@@ -1076,7 +1086,7 @@ int main(int argc, char *argv[])
 	sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
-	if (_bf_set_make(&sets[0], o.scenarios[0], &o.ctx, o.verbose))
+	if (_bf_set_make(&sets[0], NULL, o.scenarios[0], &o.ctx, o.verbose))
 		goto out;
 
 	for (size_t i = 0; i < sets[0].n_progs; i++) {
