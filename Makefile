@@ -31,7 +31,7 @@ E2E_SRCS := $(wildcard selftests/e2e/test_*.c)
 E2E_COMMON := $(wildcard selftests/e2e/common/*.c)
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
-DAEMON_SRCS := $(filter-out daemon/test-client.c,$(wildcard daemon/*.c))
+DAEMON_SRCS := $(wildcard daemon/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # nfnl/ for the unit tests (nfnl/preload/ is not matched: no recursion).
@@ -57,14 +57,13 @@ E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
 TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench
 DAEMON_BIN := $(BUILD)/bpfilter
-DAEMON_CLIENT_BIN := $(BUILD)/tests/bf_daemon_client
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps run check check-unit check-e2e check-shell bench fuzz diff-test install clean
 
 all: $(BUILD)/libbpfilter.so $(BUILD)/libbfcodegen.a $(UNIT_BINS) $(E2E_BINS) \
-	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN) $(DAEMON_CLIENT_BIN)
+	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN)
 
 # Packages: installed by scripts/deps.sh, checked again whenever it changes.
 deps:
@@ -106,13 +105,14 @@ $(BUILD)/tools/%: selftests/tools/%.c $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
-$(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
-
-# Test client of the daemon socket, for selftests/shell/daemon.sh.
-$(DAEMON_CLIENT_BIN): daemon/test-client.c daemon/proto.h | $(DEPS_STAMP)
+# Test client of the daemon socket (selftests/shell/daemon.sh): the wire
+# protocol header only, nothing of the daemon.
+$(BUILD)/tools/bf_daemon_client: selftests/tools/bf_daemon_client.c include/bpfilter/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
+
+$(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
 $(BENCH_BIN): $(BENCH_SRCS) $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -127,12 +127,12 @@ PRELOAD_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fvisibility=hidden -pthr
 
 all: $(PRELOAD_LIB) $(BFEXEC_BIN)
 
-$(PRELOAD_LIB): $(PRELOAD_SRCS) $(wildcard nfnl/preload/*.h) daemon/proto.h | $(DEPS_STAMP)
+$(PRELOAD_LIB): $(PRELOAD_SRCS) $(wildcard nfnl/preload/*.h) include/bpfilter/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-soname,libbpfilter-preload.so \
 		-o $@ $(PRELOAD_SRCS) -ldl -pthread
 
-$(BFEXEC_BIN): nfnl/bfexec.c daemon/proto.h | $(DEPS_STAMP)
+$(BFEXEC_BIN): nfnl/bfexec.c include/bpfilter/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
 

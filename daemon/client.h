@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #include "daemon/opts.h"
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
 struct bf_netns_ctx;
 struct bf_nfnl_conn;

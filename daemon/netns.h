@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
 struct bf_netns_ctx {
 	/** Identity of the namespace: nsfs device and inode. */

@@ -15,7 +15,7 @@
 
 #include "daemon/client.h"
 #include "daemon/opts.h"
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
 struct bf_netns_ctx;
 
