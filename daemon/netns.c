@@ -52,6 +52,8 @@ int bf_netns_registry_new(struct bf_netns_registry **out)
 
 static void _bf_netns_ctx_free(struct bf_netns_ctx *ctx)
 {
+	if (ctx->fd >= 0)
+		close(ctx->fd);
 	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
 		/* Only the registry going away frees a context with state. */
 		if (ctx->front[i] && bf_netns_fronts[i].free) {
@@ -110,7 +112,7 @@ static void _bf_netns_ctx_stale(struct bf_netns_registry *reg,
 }
 
 int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
-			 uint64_t cookie, struct bf_netns_ctx **out)
+			 uint64_t cookie, int fd, struct bf_netns_ctx **out)
 {
 	unsigned int b = _bf_netns_hash(dev, ino);
 	struct bf_netns_ctx *ctx, *next;
@@ -133,6 +135,16 @@ int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
+	ctx->fd = -1;
+	if (fd >= 0) {
+		ctx->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (ctx->fd < 0) {
+			int r = -errno;
+
+			free(ctx);
+			return r;
+		}
+	}
 
 	ctx->dev = dev;
 	ctx->ino = ino;
@@ -231,7 +243,7 @@ static uint64_t _bf_netns_cookie(int fd)
 }
 
 int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
-		      uint64_t *cookie)
+		      uint64_t *cookie, int *nsfd)
 {
 	char path[64];
 	struct stat st;
@@ -264,7 +276,44 @@ int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	*cookie = _bf_netns_cookie(fd);
-	close(fd);
+	*nsfd = fd;
 
 	return 0;
+}
+
+int bf_netns_enter(const struct bf_netns_ctx *ctx, int *saved)
+{
+	struct stat a, b;
+	int self;
+
+	*saved = -1;
+	if (ctx->fd < 0)
+		return -EBADF;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (!fstat(ctx->fd, &a) && !fstat(self, &b) && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		close(self);
+		return 0;
+	}
+	if (setns(ctx->fd, CLONE_NEWNET) < 0) {
+		int r = -errno;
+
+		close(self);
+		return r;
+	}
+	*saved = self;
+
+	return 0;
+}
+
+void bf_netns_leave(int *saved)
+{
+	if (*saved < 0)
+		return;
+	if (setns(*saved, CLONE_NEWNET) < 0)
+		bf_err("cannot return to the daemon's netns: %s", strerror(errno));
+	close(*saved);
+	*saved = -1;
 }
