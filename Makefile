@@ -145,16 +145,18 @@ FUZZ_CHECK_SECONDS ?= 20
 FUZZ_SRCS := $(wildcard selftests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:selftests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
-# Extra sources per target: the nftables front-end, without attach (the
-# target stubs the transport and the attach step).
+# Extra sources per target: the nftables front-end and the ruleset core,
+# which the target runs in dry-run mode (generate, never load or attach).
 FUZZ_EXTRA_fuzz_nft_msg := nfnl/nft_world.c nfnl/nft_msg.c nfnl/nft_obj.c \
-	nfnl/nft_dump.c
+	nfnl/nft_dump.c nfnl/nft_commit.c daemon/ruleset.c daemon/netns.c \
+	$(CODEGEN_SRCS)
+FUZZ_LIBS_fuzz_nft_msg = $(LIBS_BPF)
 
-$(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/nft_*.c) | $(DEPS_STAMP)
+$(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/*.c nfnl/*.h daemon/*.c daemon/*.h codegen/*.c codegen/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu17 -g -O1 -D_GNU_SOURCE -Iinclude -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(FUZZ_DEPS_SRCS) $(FUZZ_EXTRA_$*) $(LIBS_MNL)
+		-o $@ $< $(FUZZ_DEPS_SRCS) $(FUZZ_EXTRA_$*) $(LIBS_MNL) $(FUZZ_LIBS_$*)
 
 fuzz: $(FUZZ_BINS)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

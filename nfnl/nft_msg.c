@@ -282,8 +282,8 @@ static int _bf_commit(struct bf_nft_txn *txn, const struct nlmsghdr *begin,
 	char msg[256] = "";
 	int r;
 
-	r = bf_nft_attach_commit(txn->old, txn->w, txn->pid, &bad_nlh, msg,
-				 sizeof(msg));
+	r = bf_nft_commit(txn->ctx, txn->old, txn->w, &bad_nlh, msg,
+			  sizeof(msg));
 	if (r) {
 		bf_dbg("nft: commit refused: %s", msg);
 		return _bf_txn_ack(txn, bad_nlh ? bad_nlh : begin, r, NULL,

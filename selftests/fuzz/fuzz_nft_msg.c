@@ -6,8 +6,9 @@
  * sequence of datagrams, each prefixed by its length (u16, little
  * endian), handled in order against one fresh nftables world, so batches
  * can create what later requests dump. The transport is stubbed here: every
- * reply must be a well-formed netlink datagram (checked), and nothing is
- * compiled or attached (bf_nft_attach_commit is a stub).
+ * reply must be a well-formed netlink datagram (checked). Commits go to
+ * the real ruleset core (daemon/ruleset.c) in dry-run mode: programs are
+ * generated, never loaded or attached.
  */
 #include <linux/netlink.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/netns.h"
+#include "daemon/ruleset.h"
 #include "nfnl/nft.h"
 #include "nfnl/transport.h"
 
@@ -24,7 +26,6 @@ struct bf_nfnl_conn {
 };
 
 bf_nfnl_handler_fn bf_nfnl_handler;
-struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
 
 /* A reply must be whole netlink messages, nothing more, nothing less. */
 static void _bf_check_datagram(const void *buf, size_t len)
@@ -106,38 +107,6 @@ int bf_nfnl_handler_default(struct bf_nfnl_conn *conn, const void *buf,
 	return 0;
 }
 
-/* Nothing is compiled or attached while fuzzing. */
-int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
-			 uint32_t pid, const struct nlmsghdr **bad_nlh,
-			 char *msg, size_t msglen)
-{
-	(void)prev;
-	(void)next;
-	(void)pid;
-	(void)bad_nlh;
-	(void)msg;
-	(void)msglen;
-	return 0;
-}
-
-void bf_nft_hook_free(struct bf_nft_hook **hook)
-{
-	(void)hook;
-}
-
-int bf_nft_hook_counter(const struct bf_nft_table *t,
-			const struct bf_nft_chain *c, size_t rule, size_t expr,
-			uint64_t *packets, uint64_t *bytes)
-{
-	(void)t;
-	(void)c;
-	(void)rule;
-	(void)expr;
-	(void)packets;
-	(void)bytes;
-	return -2; /* -ENOENT: the IR's values are dumped */
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bf_netns_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -146,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ctx)
 		return 0;
 	bf_nft_setup();
+	bf_ruleset_set_dry_run(true);
 	ctx->refcnt = 1;
 	conn.peer.pid = getpid();
 	conn.peer.ctx = ctx;
