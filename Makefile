@@ -145,11 +145,12 @@ FUZZ_CHECK_SECONDS ?= 20
 FUZZ_SRCS := $(wildcard selftests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:selftests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
-# Extra sources per target: the nftables front-end and the ruleset core,
-# which the target runs in dry-run mode (generate, never load or attach).
-FUZZ_EXTRA_fuzz_nft_msg := nfnl/nft_world.c nfnl/nft_msg.c nfnl/nft_obj.c \
-	nfnl/nft_dump.c nfnl/nft_commit.c daemon/ruleset.c daemon/netns.c \
-	$(CODEGEN_SRCS)
+# Extra sources per target: the nftables front-end and its transport, the
+# daemon's connections, front-end registry, netns contexts and ruleset core
+# (run in dry-run mode: generate, never load or attach). Nothing stubbed.
+FUZZ_EXTRA_fuzz_nft_msg := $(wildcard nfnl/nft_*.c) nfnl/transport.c \
+	daemon/client.c daemon/request.c daemon/front.c daemon/netns.c \
+	daemon/ruleset.c $(CODEGEN_SRCS)
 FUZZ_LIBS_fuzz_nft_msg = $(LIBS_BPF)
 
 $(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/*.c nfnl/*.h daemon/*.c daemon/*.h codegen/*.c codegen/*.h) | $(DEPS_STAMP)

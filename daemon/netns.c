@@ -28,8 +28,6 @@ struct bf_netns_registry {
 	uint64_t next_id;
 };
 
-struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
-
 static unsigned int _bf_netns_hash(dev_t dev, ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
@@ -55,9 +53,11 @@ static void _bf_netns_ctx_free(struct bf_netns_ctx *ctx)
 	if (ctx->fd >= 0)
 		close(ctx->fd);
 	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
+		const struct bf_front_ops *ops = bf_front_get(i);
+
 		/* Only the registry going away frees a context with state. */
-		if (ctx->front[i] && bf_netns_fronts[i].free) {
-			bf_netns_fronts[i].free(ctx->front[i]);
+		if (ctx->front[i] && ops && ops->netns_free) {
+			ops->netns_free(ctx->front[i]);
 			ctx->front[i] = NULL;
 		}
 		assert(!ctx->front[i]);
@@ -98,9 +98,11 @@ static void _bf_netns_ctx_stale(struct bf_netns_registry *reg,
 		(unsigned long long)ctx->dev, (unsigned long)ctx->ino,
 		(unsigned long long)ctx->id);
 	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
-		if (!ctx->front[i] || !bf_netns_fronts[i].free)
+		const struct bf_front_ops *ops = bf_front_get(i);
+
+		if (!ctx->front[i] || !ops || !ops->netns_free)
 			continue;
-		bf_netns_fronts[i].free(ctx->front[i]);
+		ops->netns_free(ctx->front[i]);
 		ctx->front[i] = NULL;
 		--ctx->refcnt;
 	}
@@ -178,12 +180,12 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 	/* The last client left: front-ends drop state that holds nothing. */
 	for (int i = 0; i < _BF_FRONT_MAX && (*ctx)->refcnt > 0 &&
 			!(*ctx)->nclients; ++i) {
-		const struct bf_netns_front_ops *ops = &bf_netns_fronts[i];
+		const struct bf_front_ops *ops = bf_front_get(i);
 
-		if (!(*ctx)->front[i] || !ops->idle || !ops->free ||
-		    !ops->idle((*ctx)->front[i]))
+		if (!(*ctx)->front[i] || !ops || !ops->netns_idle ||
+		    !ops->netns_free || !ops->netns_idle((*ctx)->front[i]))
 			continue;
-		ops->free((*ctx)->front[i]);
+		ops->netns_free((*ctx)->front[i]);
 		(*ctx)->front[i] = NULL;
 		--(*ctx)->refcnt;
 	}
@@ -205,6 +207,26 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 
 	_bf_netns_ctx_free(*ctx);
 	*ctx = NULL;
+}
+
+uint64_t bf_netns_id(const struct bf_netns_ctx *ctx)
+{
+	return ctx->id;
+}
+
+void *bf_netns_front(const struct bf_netns_ctx *ctx, enum bf_front front)
+{
+	assert((unsigned int)front < _BF_FRONT_MAX);
+	return ctx->front[front];
+}
+
+void bf_netns_set_front(struct bf_netns_ctx *ctx, enum bf_front front,
+			void *state)
+{
+	assert((unsigned int)front < _BF_FRONT_MAX && state);
+	if (!ctx->front[front])
+		++ctx->refcnt;
+	ctx->front[front] = state;
 }
 
 #ifndef NS_GET_ID

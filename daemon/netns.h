@@ -14,6 +14,8 @@
 
 #include <bpfilter/proto.h>
 
+#include "daemon/front.h"
+
 struct bf_netns_ctx {
 	/** Identity of the namespace: nsfs device and inode. */
 	dev_t dev;
@@ -38,29 +40,17 @@ struct bf_netns_ctx {
 	/** Connected clients filed under this netns. */
 	unsigned int nclients;
 	/**
-	 * Per front-end state, owned by that front-end. A front-end with state
-	 * holds a reference, so the context outlives its clients (every nft
-	 * command is a new connection).
+	 * Per front-end state, owned by that front-end (bf_netns_front(),
+	 * bf_netns_set_front()); the registry frees it through the front-end's
+	 * ops (netns_idle, netns_free). A front-end with state holds a
+	 * reference, so the context outlives its clients (every nft command
+	 * is a new connection).
 	 */
 	void *front[_BF_FRONT_MAX];
 	struct bf_netns_ctx *next;
 };
 
 struct bf_netns_registry;
-
-/**
- * What the registry calls on a front-end's per-netns state (front[]).
- * @idle: once no client is left in the netns: true if the state holds
- *        nothing worth keeping; it is then freed and its reference dropped.
- * @free: free the state (idle, or the registry going away).
- */
-struct bf_netns_front_ops {
-	bool (*idle)(void *state);
-	void (*free)(void *state);
-};
-
-/** Set by the front-ends at start-up; unset entries are never called. */
-extern struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
 
 int bf_netns_registry_new(struct bf_netns_registry **out);
 /** Free the registry and every context left in it. Accepts NULL. */

@@ -250,7 +250,6 @@ int bf_nft_txn_event(struct bf_nft_txn *txn, const void *msg, size_t len,
 int bf_nft_obj_msg(struct bf_nft_op *op);
 
 /* nft_msg.c */
-/** The handler registered as bf_nfnl_handler. */
+/** The NFT subsystem's handler of NL_SEND datagrams (a bf_nfnl_handler_fn);
+ * the front-end's ops are bf_nft_front (daemon/front.h). */
 int bf_nft_handler(struct bf_nfnl_conn *conn, const void *buf, size_t len);
-/** Register the front-end (handler and netns state hooks). */
-void bf_nft_setup(void);

@@ -13,11 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/client.h"
-#include "daemon/opts.h"
 #include <bpfilter/proto.h>
 
-struct bf_netns_ctx;
+#include "daemon/front.h"
 
 /** One application netlink socket, carried by one daemon connection. */
 struct bf_nfnl_conn;
@@ -34,13 +32,6 @@ struct bf_nfnl_conn;
  */
 typedef int (*bf_nfnl_handler_fn)(struct bf_nfnl_conn *conn, const void *buf,
 				  size_t len);
-
-/**
- * The handler NL_SEND datagrams go to. Defaults to
- * bf_nfnl_handler_default; the nft front-end replaces it at start-up.
- * With --no-nftables the default is used whatever this points to.
- */
-extern bf_nfnl_handler_fn bf_nfnl_handler;
 
 /**
  * What the kernel answers when the nfnetlink subsystem is not there
@@ -106,16 +97,13 @@ bool bf_nfnl_conn_in_group(const struct bf_nfnl_conn *conn, uint32_t group);
 /** The client: credentials and network namespace context. */
 const struct bf_peer *bf_nfnl_conn_peer(const struct bf_nfnl_conn *conn);
 
-/** Daemon options (front-ends enabled, verbosity). */
-const struct bf_opts *bf_nfnl_conn_opts(const struct bf_nfnl_conn *conn);
-
-/* Called by daemon/request.c for the NL_* request types. */
+/* The nft front-end's ops (bf_nft_front, nft_msg.c): */
+/** open: NL_OPEN. */
 int bf_nfnl_on_open(struct bf_client *c, const struct bf_frame_hdr *hdr,
 		    const void *payload);
-int bf_nfnl_on_send(struct bf_client *c, const struct bf_frame_hdr *hdr,
-		    const void *payload);
-int bf_nfnl_on_group(struct bf_client *c, const struct bf_frame_hdr *hdr,
+/** frame: NL_SEND (datagrams to bf_nft_handler() when the nftables
+ * front-end is enabled, bf_nfnl_handler_default() otherwise), NL_GROUP. */
+int bf_nfnl_on_frame(struct bf_client *c, const struct bf_frame_hdr *hdr,
 		     const void *payload);
-
-/** Called when the client goes away. Accepts NULL. */
-void bf_nfnl_conn_free(struct bf_nfnl_conn **conn);
+/** conn_free: the client goes away. Accepts NULL. */
+void bf_nfnl_conn_free(void *conn);
