@@ -191,10 +191,11 @@ int bf_nft_commit(struct bf_netns_ctx *ctx, struct bf_nft_world *prev,
 		  struct bf_nft_world *next, const struct nlmsghdr **bad_nlh,
 		  char *msg, size_t msglen);
 /** Sum of the current values of counter @expr of rule @rule (index) of
- * chain @c over every program of table @t: -ENOENT when none has it. */
-int bf_nft_hook_counter(const struct bf_nft_table *t,
-			const struct bf_nft_chain *c, size_t rule, size_t expr,
-			uint64_t *packets, uint64_t *bytes);
+ * chain @c over the programs of every base chain of table @t, read through
+ * the ruleset core: -ENOENT when none has it. */
+int bf_nft_counter(const struct bf_nft_table *t, const struct bf_nft_chain *c,
+		   size_t rule, size_t expr, uint64_t *packets,
+		   uint64_t *bytes);
 
 /* nft_msg.c: transactions */
 

@@ -22,9 +22,9 @@
 #include "daemon/ruleset.h"
 #include "nfnl/nft.h"
 
-int bf_nft_hook_counter(const struct bf_nft_table *t,
-			const struct bf_nft_chain *c, size_t rule, size_t expr,
-			uint64_t *packets, uint64_t *bytes)
+int bf_nft_counter(const struct bf_nft_table *t, const struct bf_nft_chain *c,
+		   size_t rule, size_t expr, uint64_t *packets,
+		   uint64_t *bytes)
 {
 	bool found = false;
 

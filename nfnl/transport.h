@@ -2,9 +2,12 @@
 /*
  * Daemon side of the netlink transport: the interposer's NETLINK_NETFILTER
  * sockets arrive here as NL_OPEN / NL_SEND / NL_GROUP frames. This module
- * owns portids, socket options and group memberships; what the datagrams
- * mean is the handler's business (bf_nfnl_handler), which answers through
- * bf_nfnl_reply() and bf_nfnl_ack(). Documentation/interposer.md.
+ * owns portids, socket options and group memberships, and is the nft
+ * front-end's side of the front-end interface (bf_nft_front, open and
+ * frame). What the datagrams mean is the handler's business
+ * (bf_nft_handler(), or bf_nfnl_handler_default() with --no-nftables),
+ * which answers through bf_nfnl_reply() and bf_nfnl_ack().
+ * Documentation/interposer.md.
  */
 #pragma once
 
