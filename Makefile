@@ -97,6 +97,10 @@ $(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) $(NFNL_UNI
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
 
+# The ruleset core and what it needs of the daemon, driven as a front-end.
+$(BUILD)/tests/e2e/test_ruleset: $(BUILD)/obj/daemon/ruleset.o \
+	$(BUILD)/obj/daemon/netns.o $(BUILD)/obj/daemon/front.o
+
 $(BUILD)/tests/e2e/%: selftests/e2e/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_BPF)

@@ -125,18 +125,25 @@ static int _bf_rs_prepare(struct bf_table *ir, const struct bf_rs_base *b,
 
 	if (!irc || !irc->base) {
 		_bf_rs_msg(msg, msglen, "chain '%s': no such base chain in table '%s'",
-			 b->name, ir->name);
+			   b->name, ir->name);
 		return -EINVAL;
 	}
 	if (b->ifname && strlen(b->ifname) >= sizeof(irc->ifname)) {
 		_bf_rs_msg(msg, msglen, "chain '%s': device name '%s' is too long",
-			 b->name, b->ifname);
+			   b->name, b->ifname);
+		return -EINVAL;
+	}
+	if (b->cgroup && strlen(b->cgroup) >= sizeof(irc->cgroup)) {
+		_bf_rs_msg(msg, msglen, "chain '%s': cgroup path '%s' is too long",
+			   b->name, b->cgroup);
 		return -EINVAL;
 	}
 	irc->hook = b->hook;
 	irc->priority = b->priority;
 	snprintf(irc->ifname, sizeof(irc->ifname), "%s",
 		 b->ifname ? b->ifname : "");
+	snprintf(irc->cgroup, sizeof(irc->cgroup), "%s",
+		 b->cgroup ? b->cgroup : "");
 
 	return 0;
 }
@@ -210,7 +217,7 @@ static int _bf_rs_compile(struct bf_table *ir, const struct bf_rs_base *b,
 			if (l > 160)
 				tail = log + l - 160;
 			_bf_rs_msg(msg, msglen, "chain '%s': the kernel refused the program: %s",
-				 b->name, tail);
+				   b->name, tail);
 		}
 	}
 	if (r) {
@@ -242,7 +249,7 @@ static int _bf_rs_attach_one(struct bf_rs_pending *p, char *msg, size_t msglen)
 		if (!r)
 			return 0;
 		_bf_rs_msg(msg, msglen, "chain '%s': map update failed: %s",
-			 b->name, strerror(-r));
+			   b->name, strerror(-r));
 		for (i--; i-- > 0;)
 			(void)bf_update_undo(p->ups[i]);
 		return r;
@@ -275,7 +282,7 @@ static int _bf_rs_attach_one(struct bf_rs_pending *p, char *msg, size_t msglen)
 		return 0;
 
 	_bf_rs_msg(msg, msglen, "chain '%s': attach failed: %s", b->name,
-		 strerror(-r));
+		   strerror(-r));
 	while (i-- > 0 && !b->dormant) {
 		if (old && old->links[i])
 			(void)bf_link_replace(old->links[i], old->progs[i], NULL);
@@ -389,8 +396,8 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		r = bf_netns_enter(ctx, &saved);
 		if (r) {
 			_bf_rs_msg(err->msg, sizeof(err->msg),
-				 "cannot enter the client's network namespace: %s",
-				 strerror(-r));
+				   "cannot enter the client's network namespace: %s",
+				   strerror(-r));
 			_bf_rs_fail(err, BF_RS_STAGE_NETNS, SIZE_MAX, SIZE_MAX);
 			goto out;
 		}

@@ -40,9 +40,9 @@ struct bf_rs_chain;
 /**
  * One base chain to commit, as the front-end declares it.
  *
- * The core writes @hook, @priority and @ifname into the IR base chain of
- * the same name before generating (what is declared here is what gets
- * attached), and leaves the rest of the table alone.
+ * The core writes @hook, @priority, @ifname and @cgroup into the IR base
+ * chain of the same name before generating (what is declared here is what
+ * gets attached), and leaves the rest of the table alone.
  */
 struct bf_rs_base {
 	/** Name of the base chain in the table's IR. */
@@ -63,8 +63,14 @@ struct bf_rs_base {
 	 * with -EBUSY).
 	 */
 	int32_t priority;
-	/** Device of a TC or XDP hook; NULL or "" for none. */
+	/**
+	 * Device of a TC or XDP hook; NULL or "" for none. A device that does
+	 * not exist (yet) is not an error: the chain is kept unattached, as
+	 * nf_tables keeps a netdev chain, and a later commit tries again.
+	 */
 	const char *ifname;
+	/** cgroup v2 path of a cgroup_skb hook; NULL or "" for none. */
+	const char *cgroup;
 	/**
 	 * Dormant (nft's NFT_TABLE_F_DORMANT): programs are generated and
 	 * loaded, and keep counting across commits, but are not attached;
