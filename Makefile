@@ -31,7 +31,7 @@ E2E_SRCS := $(wildcard selftests/e2e/test_*.c)
 E2E_COMMON := $(wildcard selftests/e2e/common/*.c)
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
-DAEMON_SRCS := $(filter-out daemon/test-client.c,$(wildcard daemon/*.c))
+DAEMON_SRCS := $(wildcard daemon/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # nfnl/ for the unit tests (nfnl/preload/ is not matched: no recursion).
@@ -57,14 +57,13 @@ E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
 TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench
 DAEMON_BIN := $(BUILD)/bpfilter
-DAEMON_CLIENT_BIN := $(BUILD)/tests/bf_daemon_client
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps run check check-unit check-e2e check-shell bench fuzz diff-test install clean
 
 all: $(BUILD)/libbpfilter.so $(BUILD)/libbfcodegen.a $(UNIT_BINS) $(E2E_BINS) \
-	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN) $(DAEMON_CLIENT_BIN)
+	$(TOOL_BINS) $(BENCH_BIN) $(DAEMON_BIN)
 
 # Packages: installed by scripts/deps.sh, checked again whenever it changes.
 deps:
@@ -98,6 +97,10 @@ $(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) $(NFNL_UNI
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
 
+# The ruleset core and what it needs of the daemon, driven as a front-end.
+$(BUILD)/tests/e2e/test_ruleset: $(BUILD)/obj/daemon/ruleset.o \
+	$(BUILD)/obj/daemon/netns.o $(BUILD)/obj/daemon/front.o
+
 $(BUILD)/tests/e2e/%: selftests/e2e/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_CMOCKA) $(LIBS_BPF)
@@ -106,13 +109,14 @@ $(BUILD)/tools/%: selftests/tools/%.c $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
-$(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
-
-# Test client of the daemon socket, for selftests/shell/daemon.sh.
-$(DAEMON_CLIENT_BIN): daemon/test-client.c daemon/proto.h | $(DEPS_STAMP)
+# Test client of the daemon socket (selftests/shell/daemon.sh): the wire
+# protocol header only, nothing of the daemon.
+$(BUILD)/tools/bf_daemon_client: selftests/tools/bf_daemon_client.c include/bpfilter/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
+
+$(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
 $(BENCH_BIN): $(BENCH_SRCS) $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -127,12 +131,12 @@ PRELOAD_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fvisibility=hidden -pthr
 
 all: $(PRELOAD_LIB) $(BFEXEC_BIN)
 
-$(PRELOAD_LIB): $(PRELOAD_SRCS) $(wildcard nfnl/preload/*.h) daemon/proto.h | $(DEPS_STAMP)
+$(PRELOAD_LIB): $(PRELOAD_SRCS) $(wildcard nfnl/preload/*.h) include/bpfilter/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-soname,libbpfilter-preload.so \
 		-o $@ $(PRELOAD_SRCS) -ldl -pthread
 
-$(BFEXEC_BIN): nfnl/bfexec.c daemon/proto.h | $(DEPS_STAMP)
+$(BFEXEC_BIN): nfnl/bfexec.c include/bpfilter/proto.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $<
 
@@ -145,16 +149,19 @@ FUZZ_CHECK_SECONDS ?= 20
 FUZZ_SRCS := $(wildcard selftests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:selftests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
-# Extra sources per target: the nftables front-end, without attach (the
-# target stubs the transport and the attach step).
-FUZZ_EXTRA_fuzz_nft_msg := nfnl/nft_world.c nfnl/nft_msg.c nfnl/nft_obj.c \
-	nfnl/nft_dump.c
+# Extra sources per target: the nftables front-end and its transport, the
+# daemon's connections, front-end registry, netns contexts and ruleset core
+# (run in dry-run mode: generate, never load or attach). Nothing stubbed.
+FUZZ_EXTRA_fuzz_nft_msg := $(wildcard nfnl/nft_*.c) nfnl/transport.c \
+	daemon/client.c daemon/request.c daemon/front.c daemon/netns.c \
+	daemon/ruleset.c $(CODEGEN_SRCS)
+FUZZ_LIBS_fuzz_nft_msg = $(LIBS_BPF)
 
-$(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/nft_*.c) | $(DEPS_STAMP)
+$(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/*.c nfnl/*.h daemon/*.c daemon/*.h codegen/*.c codegen/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu17 -g -O1 -D_GNU_SOURCE -Iinclude -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(FUZZ_DEPS_SRCS) $(FUZZ_EXTRA_$*) $(LIBS_MNL)
+		-o $@ $< $(FUZZ_DEPS_SRCS) $(FUZZ_EXTRA_$*) $(LIBS_MNL) $(FUZZ_LIBS_$*)
 
 fuzz: $(FUZZ_BINS)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

@@ -22,7 +22,6 @@
 
 #include "daemon/client.h"
 #include "daemon/request.h"
-#include "nfnl/transport.h"
 
 #define BF_READ_BUDGET (1u << 20)
 #define BF_OUT_HIGH (4u << 20)
@@ -66,7 +65,13 @@ void bf_client_free(struct bf_client **c)
 
 	bf_dbg("client #%llu: disconnected", (unsigned long long)(*c)->peer.id);
 
-	bf_nfnl_conn_free(&(*c)->nfnl);
+	for (int i = 0; i < _BF_FRONT_MAX; i++) {
+		const struct bf_front_ops *ops = bf_front_get(i);
+
+		if ((*c)->front[i] && ops && ops->conn_free)
+			ops->conn_free((*c)->front[i]);
+		(*c)->front[i] = NULL;
+	}
 
 	/* Closing also removes the socket from the epoll set. */
 	if ((*c)->fd >= 0)
@@ -80,6 +85,22 @@ void bf_client_free(struct bf_client **c)
 const struct bf_peer *bf_client_peer(const struct bf_client *c)
 {
 	return &c->peer;
+}
+
+const struct bf_opts *bf_client_opts(const struct bf_client *c)
+{
+	return c->opts;
+}
+
+void *bf_client_front(const struct bf_client *c, enum bf_front front)
+{
+	return (unsigned int)front < _BF_FRONT_MAX ? c->front[front] : NULL;
+}
+
+void bf_client_set_front(struct bf_client *c, enum bf_front front, void *conn)
+{
+	if ((unsigned int)front < _BF_FRONT_MAX)
+		c->front[front] = conn;
 }
 
 static size_t _bf_client_pending(const struct bf_client *c)

@@ -13,11 +13,10 @@
 #include <sys/epoll.h>
 #include <sys/types.h>
 
-#include "daemon/opts.h"
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
-struct bf_netns_ctx;
-struct bf_nfnl_conn;
+#include "daemon/front.h"
+#include "daemon/opts.h"
 
 /** What an epoll event points to: the first member of each source. */
 enum bf_src_kind {
@@ -28,17 +27,6 @@ enum bf_src_kind {
 
 struct bf_src {
 	enum bf_src_kind kind;
-};
-
-/** Who is on the other end of a connection, fixed at accept time. */
-struct bf_peer {
-	/** Daemon-local connection number, for logs. */
-	uint64_t id;
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	/** Context of the netns the client was in when it connected. */
-	struct bf_netns_ctx *ctx;
 };
 
 struct bf_client {
@@ -64,8 +52,9 @@ struct bf_client {
 	size_t out_len;
 	size_t out_cap;
 
-	/* The netlink socket this connection carries (nfnl/transport.c). */
-	struct bf_nfnl_conn *nfnl;
+	/* Per front-end connection state (bf_client_front()): the netlink
+	 * socket this connection carries, for the nft front-end. */
+	void *front[_BF_FRONT_MAX];
 
 	/* The server's list of clients. */
 	struct bf_client *prev;
@@ -103,31 +92,4 @@ void bf_client_free(struct bf_client **c);
  */
 int bf_client_on_event(struct bf_client *c, uint32_t events);
 
-const struct bf_peer *bf_client_peer(const struct bf_client *c);
-
-/**
- * Push output queued outside of this client's own events (a multicast
- * event from another client's request): write what the socket takes and
- * watch for EPOLLOUT for the rest. A write error marks the client closing;
- * the server drops it on its next event.
- */
-void bf_client_kick(struct bf_client *c);
-
-/** Queue a reply frame (BF_FRAME_F_REPLY set) to the client. */
-int bf_client_send(struct bf_client *c, uint16_t type, const void *payload,
-		   size_t len);
-
-/**
- * Queue a reply frame whose payload is @p1 then @p2 (either may be empty),
- * with BF_FRAME_F_REPLY and @flags (BF_FRAME_F_MORE for a chunk).
- */
-int bf_client_send2(struct bf_client *c, uint16_t type, uint16_t flags,
-		    const void *p1, size_t l1, const void *p2, size_t l2);
-
-/**
- * Queue an error frame answering a request of type @req_type: @error is a
- * negative errno, the message is formatted from @fmt.
- */
-int bf_client_send_error(struct bf_client *c, int error, uint16_t req_type,
-			 const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* bf_client_peer(), bf_client_send*() and bf_client_kick(): daemon/front.h. */

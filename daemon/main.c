@@ -18,10 +18,10 @@
 #include <bpfilter/logger.h>
 
 #include "codegen/codegen.h"
+#include "daemon/front.h"
 #include "daemon/opts.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
-#include "nfnl/nft.h"
 
 static void _bf_log_config(const struct bf_opts *opts)
 {
@@ -182,10 +182,12 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 
-	/* Without it, NETLINK_NETFILTER clients get the kernel's answers for
-	 * a missing nf_tables (nfnl/transport.c). */
-	if (bf_opts_front_enabled(&opts, BF_FRONT_NFT))
-		bf_nft_setup();
+	/* Registered even with --no-nftables: NETLINK_NETFILTER clients then
+	 * get the kernel's answers for a missing nf_tables (nfnl/transport.c). */
+	if (bf_front_register(&bf_nft_front)) {
+		bf_err("cannot register the %s front-end", bf_nft_front.name);
+		return EXIT_FAILURE;
+	}
 
 	return _bf_run(&opts) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

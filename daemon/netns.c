@@ -28,8 +28,6 @@ struct bf_netns_registry {
 	uint64_t next_id;
 };
 
-struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
-
 static unsigned int _bf_netns_hash(dev_t dev, ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
@@ -52,10 +50,14 @@ int bf_netns_registry_new(struct bf_netns_registry **out)
 
 static void _bf_netns_ctx_free(struct bf_netns_ctx *ctx)
 {
+	if (ctx->fd >= 0)
+		close(ctx->fd);
 	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
+		const struct bf_front_ops *ops = bf_front_get(i);
+
 		/* Only the registry going away frees a context with state. */
-		if (ctx->front[i] && bf_netns_fronts[i].free) {
-			bf_netns_fronts[i].free(ctx->front[i]);
+		if (ctx->front[i] && ops && ops->netns_free) {
+			ops->netns_free(ctx->front[i]);
 			ctx->front[i] = NULL;
 		}
 		assert(!ctx->front[i]);
@@ -96,9 +98,11 @@ static void _bf_netns_ctx_stale(struct bf_netns_registry *reg,
 		(unsigned long long)ctx->dev, (unsigned long)ctx->ino,
 		(unsigned long long)ctx->id);
 	for (int i = 0; i < _BF_FRONT_MAX; ++i) {
-		if (!ctx->front[i] || !bf_netns_fronts[i].free)
+		const struct bf_front_ops *ops = bf_front_get(i);
+
+		if (!ctx->front[i] || !ops || !ops->netns_free)
 			continue;
-		bf_netns_fronts[i].free(ctx->front[i]);
+		ops->netns_free(ctx->front[i]);
 		ctx->front[i] = NULL;
 		--ctx->refcnt;
 	}
@@ -110,7 +114,7 @@ static void _bf_netns_ctx_stale(struct bf_netns_registry *reg,
 }
 
 int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
-			 uint64_t cookie, struct bf_netns_ctx **out)
+			 uint64_t cookie, int fd, struct bf_netns_ctx **out)
 {
 	unsigned int b = _bf_netns_hash(dev, ino);
 	struct bf_netns_ctx *ctx, *next;
@@ -133,6 +137,16 @@ int bf_netns_ctx_acquire(struct bf_netns_registry *reg, dev_t dev, ino_t ino,
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
+	ctx->fd = -1;
+	if (fd >= 0) {
+		ctx->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (ctx->fd < 0) {
+			int r = -errno;
+
+			free(ctx);
+			return r;
+		}
+	}
 
 	ctx->dev = dev;
 	ctx->ino = ino;
@@ -166,12 +180,12 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 	/* The last client left: front-ends drop state that holds nothing. */
 	for (int i = 0; i < _BF_FRONT_MAX && (*ctx)->refcnt > 0 &&
 			!(*ctx)->nclients; ++i) {
-		const struct bf_netns_front_ops *ops = &bf_netns_fronts[i];
+		const struct bf_front_ops *ops = bf_front_get(i);
 
-		if (!(*ctx)->front[i] || !ops->idle || !ops->free ||
-		    !ops->idle((*ctx)->front[i]))
+		if (!(*ctx)->front[i] || !ops || !ops->netns_idle ||
+		    !ops->netns_free || !ops->netns_idle((*ctx)->front[i]))
 			continue;
-		ops->free((*ctx)->front[i]);
+		ops->netns_free((*ctx)->front[i]);
 		(*ctx)->front[i] = NULL;
 		--(*ctx)->refcnt;
 	}
@@ -193,6 +207,26 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 
 	_bf_netns_ctx_free(*ctx);
 	*ctx = NULL;
+}
+
+uint64_t bf_netns_id(const struct bf_netns_ctx *ctx)
+{
+	return ctx->id;
+}
+
+void *bf_netns_front(const struct bf_netns_ctx *ctx, enum bf_front front)
+{
+	assert((unsigned int)front < _BF_FRONT_MAX);
+	return ctx->front[front];
+}
+
+void bf_netns_set_front(struct bf_netns_ctx *ctx, enum bf_front front,
+			void *state)
+{
+	assert((unsigned int)front < _BF_FRONT_MAX && state);
+	if (!ctx->front[front])
+		++ctx->refcnt;
+	ctx->front[front] = state;
 }
 
 #ifndef NS_GET_ID
@@ -231,7 +265,7 @@ static uint64_t _bf_netns_cookie(int fd)
 }
 
 int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
-		      uint64_t *cookie)
+		      uint64_t *cookie, int *nsfd)
 {
 	char path[64];
 	struct stat st;
@@ -264,7 +298,44 @@ int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	*cookie = _bf_netns_cookie(fd);
-	close(fd);
+	*nsfd = fd;
 
 	return 0;
+}
+
+int bf_netns_enter(const struct bf_netns_ctx *ctx, int *saved)
+{
+	struct stat a, b;
+	int self;
+
+	*saved = -1;
+	if (ctx->fd < 0)
+		return -EBADF;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (!fstat(ctx->fd, &a) && !fstat(self, &b) && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		close(self);
+		return 0;
+	}
+	if (setns(ctx->fd, CLONE_NEWNET) < 0) {
+		int r = -errno;
+
+		close(self);
+		return r;
+	}
+	*saved = self;
+
+	return 0;
+}
+
+void bf_netns_leave(int *saved)
+{
+	if (*saved < 0)
+		return;
+	if (setns(*saved, CLONE_NEWNET) < 0)
+		bf_err("cannot return to the daemon's netns: %s", strerror(errno));
+	close(*saved);
+	*saved = -1;
 }

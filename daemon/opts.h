@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
 /** Exit status for a bad command line, as getopt-based tools use. */
 #define BF_EXIT_USAGE 2

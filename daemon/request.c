@@ -2,7 +2,8 @@
 /*
  * Request dispatch. Each message type has one handler; types without one
  * are answered -EOPNOTSUPP and the connection stays open, as framing is
- * intact. The nftables, iptables and bfcli front-ends plug in here.
+ * intact. The daemon's own types are here; the others go to the front-end
+ * that registered them (daemon/front.h: nft, then iptables and bfcli).
  */
 #include <errno.h>
 #include <string.h>
@@ -10,9 +11,9 @@
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
 
+#include "daemon/front.h"
 #include "daemon/netns.h"
 #include "daemon/request.h"
-#include "nfnl/transport.h"
 
 typedef int (*bf_request_fn)(struct bf_client *c, const struct bf_opts *opts,
 			     const struct bf_frame_hdr *hdr,
@@ -51,34 +52,31 @@ static int _bf_request_hello(struct bf_client *c, const struct bf_opts *opts,
 	return bf_client_send(c, BF_MSG_HELLO, &hello, sizeof(hello));
 }
 
-/* The netlink transport's requests: nfnl/transport.c. */
-static int _bf_request_nl_open(struct bf_client *c, const struct bf_opts *opts,
-			       const struct bf_frame_hdr *hdr,
-			       const void *payload)
-{
-	return bf_nfnl_on_open(c, hdr, payload);
-}
-
-static int _bf_request_nl_send(struct bf_client *c, const struct bf_opts *opts,
-			       const struct bf_frame_hdr *hdr,
-			       const void *payload)
-{
-	return bf_nfnl_on_send(c, hdr, payload);
-}
-
-static int _bf_request_nl_group(struct bf_client *c, const struct bf_opts *opts,
-				const struct bf_frame_hdr *hdr,
-				const void *payload)
-{
-	return bf_nfnl_on_group(c, hdr, payload);
-}
-
 static const bf_request_fn _bf_request_handlers[_BF_MSG_MAX] = {
 	[BF_MSG_HELLO] = _bf_request_hello,
-	[BF_MSG_NL_OPEN] = _bf_request_nl_open,
-	[BF_MSG_NL_SEND] = _bf_request_nl_send,
-	[BF_MSG_NL_GROUP] = _bf_request_nl_group,
 };
+
+/* The front-end that takes request type @type: its open or frame entry. */
+static int _bf_request_front(struct bf_client *c,
+			     const struct bf_frame_hdr *hdr,
+			     const void *payload, bool *handled)
+{
+	*handled = true;
+	for (int i = 0; i < _BF_FRONT_MAX; i++) {
+		const struct bf_front_ops *ops = bf_front_get(i);
+
+		if (!ops)
+			continue;
+		if (ops->open && hdr->type == ops->open_type)
+			return ops->open(c, hdr, payload);
+		if (ops->frame && hdr->type < 64 &&
+		    (ops->frame_types & (1ull << hdr->type)))
+			return ops->frame(c, hdr, payload);
+	}
+	*handled = false;
+
+	return 0;
+}
 
 /* Request flags each type may carry: only NL_SEND is chunked. */
 static uint16_t _bf_request_flags_allowed(uint16_t type)
@@ -96,6 +94,14 @@ int bf_request_handle(struct bf_client *c, const struct bf_opts *opts,
 		return bf_client_send_error(c, -EINVAL, hdr->type,
 					    "unknown request flags 0x%04x",
 					    bad);
+	}
+
+	if (hdr->type < _BF_MSG_MAX && !_bf_request_handlers[hdr->type]) {
+		bool handled;
+		int r = _bf_request_front(c, hdr, payload, &handled);
+
+		if (handled)
+			return r;
 	}
 
 	if (hdr->type >= _BF_MSG_MAX || !_bf_request_handlers[hdr->type]) {

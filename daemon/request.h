@@ -3,7 +3,7 @@
 #pragma once
 
 #include "daemon/opts.h"
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 #include "daemon/client.h"
 
 /**

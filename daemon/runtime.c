@@ -18,7 +18,7 @@
 
 #include <bpfilter/helpers.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 #include "daemon/runtime.h"
 
 int bf_runtime_path(char *buf, size_t size, const char *dir, const char *name)

@@ -82,6 +82,7 @@ static int _bf_client_identify(struct bf_server *srv, struct bf_client *c)
 	dev_t dev;
 	ino_t ino;
 	uint64_t cookie;
+	int nsfd;
 	int r;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -92,11 +93,13 @@ static int _bf_client_identify(struct bf_server *srv, struct bf_client *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
 		pidfd = -1;
 
-	r = bf_netns_identify(cred.pid, pidfd, &dev, &ino, &cookie);
+	r = bf_netns_identify(cred.pid, pidfd, &dev, &ino, &cookie, &nsfd);
 	if (r)
 		return r;
 
-	r = bf_netns_ctx_acquire(srv->netns, dev, ino, cookie, &c->peer.ctx);
+	r = bf_netns_ctx_acquire(srv->netns, dev, ino, cookie, nsfd,
+				 &c->peer.ctx);
+	close(nsfd);
 	if (r)
 		return r;
 	++c->peer.ctx->nclients;

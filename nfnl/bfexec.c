@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
 #define BFEXEC_LIB "libbpfilter-preload.so"
 

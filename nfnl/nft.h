@@ -9,7 +9,8 @@
  *   nft_msg.c     the handler: dispatch, batches, NEW and DEL messages
  *   nft_dump.c    GET requests, dumps, object messages (also for echo and
  *                 monitor events)
- *   nft_attach.c  compile and attach base chains at commit
+ *   nft_commit.c  a commit: the dirty tables lowered to IR and handed to
+ *                 the ruleset core (daemon/ruleset.h)
  */
 #pragma once
 
@@ -30,7 +31,8 @@
 /* Dump datagrams: about NLMSG_GOODSIZE, as the kernel sends them. */
 #define BF_NFT_DGRAM_SIZE 3776
 
-struct bf_nft_hook;
+struct bf_netns_ctx;
+struct bf_rs_chain;
 
 /** A rule: immutable once built, shared (refcounted) between world copies. */
 struct bf_nft_rule {
@@ -59,9 +61,9 @@ struct bf_nft_chain {
 	struct bf_nft_rule **rules;
 	size_t n_rules;
 	size_t cap_rules;
-	/* Attach state (base chains): shared by the copies of a world, owned
-	 * by the committed one. */
-	struct bf_nft_hook *hook;
+	/* The ruleset core's handle (base chains): shared by the copies of a
+	 * world, owned by the committed one. */
+	struct bf_rs_chain *rs;
 	/* Transaction only: the last message that changed the chain. */
 	const struct nlmsghdr *last_nlh;
 };
@@ -178,26 +180,24 @@ int bf_nft_fill_rule(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
 int bf_nft_fill_gen(struct nlmsghdr *nlh, size_t buflen, uint32_t portid,
 		    uint32_t seq, uint32_t genid, uint32_t pid);
 
-/* nft_attach.c */
+/* nft_commit.c */
 /**
- * Compile every base chain of the dirty tables of @next and attach or
- * replace them in the netns of process @pid; free the attach state of
- * the base chains of @prev that are gone from @next. On failure nothing
- * changed: *@bad_nlh names the message to blame (may stay NULL) and
- * @msg says why.
+ * Commit the dirty tables of @next in netns @ctx through the ruleset core
+ * (bf_ruleset_commit()); free the handles of the base chains of @prev that
+ * are gone from @next. On failure nothing changed: *@bad_nlh names the
+ * message to blame (may stay NULL) and @msg says why.
  */
-int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
-			 uint32_t pid, const struct nlmsghdr **bad_nlh,
-			 char *msg, size_t msglen);
-void bf_nft_hook_free(struct bf_nft_hook **hook);
+int bf_nft_commit(struct bf_netns_ctx *ctx, struct bf_nft_world *prev,
+		  struct bf_nft_world *next, const struct nlmsghdr **bad_nlh,
+		  char *msg, size_t msglen);
 /** Sum of the current values of counter @expr of rule @rule (index) of
- * chain @c over every program of table @t: -ENOENT when none has it. */
-int bf_nft_hook_counter(const struct bf_nft_table *t,
-			const struct bf_nft_chain *c, size_t rule, size_t expr,
-			uint64_t *packets, uint64_t *bytes);
+ * chain @c over the programs of every base chain of table @t, read through
+ * the ruleset core: -ENOENT when none has it. */
+int bf_nft_counter(const struct bf_nft_table *t, const struct bf_nft_chain *c,
+		   size_t rule, size_t expr, uint64_t *packets,
+		   uint64_t *bytes);
 
 /* nft_msg.c: transactions */
-struct bf_netns_ctx;
 
 struct bf_nft_ack {
 	const struct nlmsghdr *nlh;
@@ -251,7 +251,6 @@ int bf_nft_txn_event(struct bf_nft_txn *txn, const void *msg, size_t len,
 int bf_nft_obj_msg(struct bf_nft_op *op);
 
 /* nft_msg.c */
-/** The handler registered as bf_nfnl_handler. */
+/** The NFT subsystem's handler of NL_SEND datagrams (a bf_nfnl_handler_fn);
+ * the front-end's ops are bf_nft_front (daemon/front.h). */
 int bf_nft_handler(struct bf_nfnl_conn *conn, const void *buf, size_t len);
-/** Register the front-end (handler and netns state hooks). */
-void bf_nft_setup(void);

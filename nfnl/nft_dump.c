@@ -161,7 +161,7 @@ static int _bf_read_counter(void *data, size_t idx, uint64_t *packets,
 	const struct bf_expr *e = &cc->c->rules[cc->rule]->ir->exprs[idx];
 	int r;
 
-	r = bf_nft_hook_counter(cc->t, cc->c, cc->rule, idx, packets, bytes);
+	r = bf_nft_counter(cc->t, cc->c, cc->rule, idx, packets, bytes);
 	if (r == -ENOENT) {
 		/* Not compiled anywhere (unreachable chain): initial values. */
 		*packets = e->counter.packets;

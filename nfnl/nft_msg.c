@@ -19,8 +19,7 @@
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
 
-#include "daemon/client.h"
-#include "daemon/netns.h"
+#include "daemon/front.h"
 #include "nfnl/nft.h"
 
 static const struct nlattr *_bf_attr_at(const void *p, size_t rem)
@@ -92,29 +91,37 @@ static int _bf_world_get(struct bf_netns_ctx *ctx, struct bf_nft_world **out)
 {
 	int r;
 
-	if (!ctx->front[BF_FRONT_NFT]) {
+	if (!bf_netns_front(ctx, BF_FRONT_NFT)) {
 		struct bf_nft_world *w;
 
 		r = bf_nft_world_new(&w);
 		if (r)
 			return r;
-		ctx->front[BF_FRONT_NFT] = w;
 		/* The world keeps the context: every nft is a new client. */
-		++ctx->refcnt;
+		bf_netns_set_front(ctx, BF_FRONT_NFT, w);
 	}
-	*out = ctx->front[BF_FRONT_NFT];
+	*out = bf_netns_front(ctx, BF_FRONT_NFT);
 
 	return 0;
 }
 
-void bf_nft_setup(void)
-{
-	bf_netns_fronts[BF_FRONT_NFT] = (struct bf_netns_front_ops) {
-		.idle = _bf_nft_idle,
-		.free = _bf_nft_free,
-	};
-	bf_nfnl_handler = bf_nft_handler;
-}
+/*
+ * The front-end as the daemon sees it (daemon/front.h): the netlink
+ * transport's frames, the world of each netns. Registered even with
+ * --no-nftables: the transport then answers as a kernel without
+ * nf_tables.
+ */
+const struct bf_front_ops bf_nft_front = {
+	.name = "nft",
+	.front = BF_FRONT_NFT,
+	.open_type = BF_MSG_NL_OPEN,
+	.frame_types = (1ull << BF_MSG_NL_SEND) | (1ull << BF_MSG_NL_GROUP),
+	.open = bf_nfnl_on_open,
+	.frame = bf_nfnl_on_frame,
+	.conn_free = bf_nfnl_conn_free,
+	.netns_idle = _bf_nft_idle,
+	.netns_free = _bf_nft_free,
+};
 
 /* Transactions. */
 
@@ -209,7 +216,7 @@ static void _bf_txn_notify(struct bf_nft_txn *txn, const struct nlmsghdr *end)
 {
 	uint8_t buf[256];
 	struct nlmsghdr *gen = (struct nlmsghdr *)buf;
-	const struct bf_nft_world *w = txn->ctx->front[BF_FRONT_NFT];
+	const struct bf_nft_world *w = bf_netns_front(txn->ctx, BF_FRONT_NFT);
 
 	for (size_t i = 0; i < txn->n_events; i++) {
 		const struct bf_nft_event *e = &txn->events[i];
@@ -282,8 +289,8 @@ static int _bf_commit(struct bf_nft_txn *txn, const struct nlmsghdr *begin,
 	char msg[256] = "";
 	int r;
 
-	r = bf_nft_attach_commit(txn->old, txn->w, txn->pid, &bad_nlh, msg,
-				 sizeof(msg));
+	r = bf_nft_commit(txn->ctx, txn->old, txn->w, &bad_nlh, msg,
+			  sizeof(msg));
 	if (r) {
 		bf_dbg("nft: commit refused: %s", msg);
 		return _bf_txn_ack(txn, bad_nlh ? bad_nlh : begin, r, NULL,
@@ -294,7 +301,7 @@ static int _bf_commit(struct bf_nft_txn *txn, const struct nlmsghdr *begin,
 		txn->w->genid = txn->old->genid + 1;
 	} while (!txn->w->genid);
 
-	txn->ctx->front[BF_FRONT_NFT] = txn->w;
+	bf_netns_set_front(txn->ctx, BF_FRONT_NFT, txn->w);
 	txn->w = txn->old;
 	txn->old = NULL;
 	_bf_txn_notify(txn, end);

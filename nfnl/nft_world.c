@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/ruleset.h"
 #include "nfnl/nft.h"
 #include "nfnl/nlattr.h"
 
@@ -148,7 +149,7 @@ void bf_nft_chain_free(struct bf_nft_chain **c, bool detach)
 	free((*c)->rules);
 	free((*c)->udata);
 	if (detach)
-		bf_nft_hook_free(&(*c)->hook);
+		bf_rs_chain_free(&(*c)->rs);
 	free(*c);
 	*c = NULL;
 }

@@ -4,8 +4,8 @@
  * NETLINK_NETFILTER socket. Owns portids (unique per netns, allocated like
  * the kernel's autobind), the socket options the replies depend on, group
  * memberships and multicast, the reassembly of chunked NL_SEND frames, and
- * the NLMSG_ERROR builder. Datagrams go to bf_nfnl_handler; the default one
- * answers as a kernel without nf_tables.
+ * the NLMSG_ERROR builder. Datagrams go to the nft front-end's handler; the
+ * default one answers as a kernel without nf_tables (--no-nftables).
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +19,8 @@
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
 
-#include "daemon/netns.h"
+#include "daemon/front.h"
+#include "nfnl/nft.h"
 #include "nfnl/transport.h"
 
 /* Groups 1..64 are tracked; nfnetlink has 10. */
@@ -49,8 +50,6 @@ struct bf_nfnl_conn {
 	struct bf_nfnl_conn *next;
 };
 
-bf_nfnl_handler_fn bf_nfnl_handler = bf_nfnl_handler_default;
-
 static struct bf_nfnl_conn *_bf_nfnl_conns;
 static int32_t _bf_nfnl_rover = BF_NFNL_ROVER_START;
 
@@ -75,19 +74,14 @@ const struct bf_peer *bf_nfnl_conn_peer(const struct bf_nfnl_conn *conn)
 	return bf_client_peer(conn->client);
 }
 
-const struct bf_opts *bf_nfnl_conn_opts(const struct bf_nfnl_conn *conn)
-{
-	return conn->client->opts;
-}
-
 static struct bf_netns_ctx *_bf_nfnl_ctx(const struct bf_nfnl_conn *conn)
 {
-	return conn->client->peer.ctx;
+	return bf_client_peer(conn->client)->ctx;
 }
 
-void bf_nfnl_conn_free(struct bf_nfnl_conn **connp)
+void bf_nfnl_conn_free(void *p)
 {
-	struct bf_nfnl_conn *conn = *connp;
+	struct bf_nfnl_conn *conn = p;
 
 	if (!conn)
 		return;
@@ -101,12 +95,11 @@ void bf_nfnl_conn_free(struct bf_nfnl_conn **connp)
 
 	free(conn->sendbuf);
 	free(conn);
-	*connp = NULL;
 }
 
 static int _bf_nfnl_conn_get(struct bf_client *c, struct bf_nfnl_conn **out)
 {
-	struct bf_nfnl_conn *conn = c->nfnl;
+	struct bf_nfnl_conn *conn = bf_client_front(c, BF_FRONT_NFT);
 
 	if (!conn) {
 		conn = calloc(1, sizeof(*conn));
@@ -117,7 +110,7 @@ static int _bf_nfnl_conn_get(struct bf_client *c, struct bf_nfnl_conn **out)
 		if (_bf_nfnl_conns)
 			_bf_nfnl_conns->prev = conn;
 		_bf_nfnl_conns = conn;
-		c->nfnl = conn;
+		bf_client_set_front(c, BF_FRONT_NFT, conn);
 	}
 
 	*out = conn;
@@ -163,7 +156,8 @@ static uint32_t _bf_nfnl_autobind(const struct bf_netns_ctx *ctx, uint32_t pid)
 int bf_nfnl_on_open(struct bf_client *c, const struct bf_frame_hdr *hdr,
 		    const void *payload)
 {
-	struct bf_netns_ctx *ctx = c->peer.ctx;
+	const struct bf_peer *peer = bf_client_peer(c);
+	struct bf_netns_ctx *ctx = peer->ctx;
 	struct bf_nfnl_conn *conn;
 	struct bf_nl_open req;
 	int r;
@@ -208,7 +202,7 @@ int bf_nfnl_on_open(struct bf_client *c, const struct bf_frame_hdr *hdr,
 	conn->open = true;
 
 	bf_dbg("client #%llu: netlink socket, portid %u%s",
-	       (unsigned long long)c->peer.id, conn->portid,
+	       (unsigned long long)peer->id, conn->portid,
 	       req.flags & BF_NL_OPEN_F_SHARE ? " (shared)" : "");
 
 	return bf_client_send(c, BF_MSG_NL_OPEN, &req, sizeof(req));
@@ -256,12 +250,12 @@ static void _bf_nfnl_send_reset(struct bf_nfnl_conn *conn)
 	conn->in_send = false;
 }
 
-int bf_nfnl_on_send(struct bf_client *c, const struct bf_frame_hdr *hdr,
-		    const void *payload)
+static int _bf_nfnl_on_send(struct bf_client *c, const struct bf_frame_hdr *hdr,
+			    const void *payload)
 {
 	size_t plen = hdr->len - BF_FRAME_HDR_LEN;
 	bool more = hdr->flags & BF_FRAME_F_MORE;
-	struct bf_nfnl_conn *conn = c->nfnl;
+	struct bf_nfnl_conn *conn = bf_client_front(c, BF_FRONT_NFT);
 	bf_nfnl_handler_fn handler;
 	const uint8_t *data = payload;
 	const void *dgram;
@@ -307,25 +301,26 @@ int bf_nfnl_on_send(struct bf_client *c, const struct bf_frame_hdr *hdr,
 	dlen = conn->send_len;
 
 handle:
-	handler = bf_nfnl_handler;
-	if (!handler || !bf_opts_front_enabled(c->opts, BF_FRONT_NFT))
-		handler = bf_nfnl_handler_default;
+	handler = bf_opts_front_enabled(bf_client_opts(c), BF_FRONT_NFT) ?
+			  bf_nft_handler :
+			  bf_nfnl_handler_default;
 
 	conn->nrecv = 0;
 	r = handler(conn, dgram, dlen);
 	if (r)
 		bf_dbg("client #%llu: netlink handler failed: %s",
-		       (unsigned long long)c->peer.id, strerror(-r));
+		       (unsigned long long)bf_client_peer(c)->id, strerror(-r));
 
 	_bf_nfnl_send_reset(conn);
 
 	return _bf_nfnl_done(c, r, conn->nrecv);
 }
 
-int bf_nfnl_on_group(struct bf_client *c, const struct bf_frame_hdr *hdr,
-		     const void *payload)
+static int _bf_nfnl_on_group(struct bf_client *c,
+			     const struct bf_frame_hdr *hdr,
+			     const void *payload)
 {
-	struct bf_nfnl_conn *conn = c->nfnl;
+	struct bf_nfnl_conn *conn = bf_client_front(c, BF_FRONT_NFT);
 	struct bf_nl_group req;
 
 	if (hdr->len - BF_FRAME_HDR_LEN != sizeof(req)) {
@@ -347,6 +342,14 @@ int bf_nfnl_on_group(struct bf_client *c, const struct bf_frame_hdr *hdr,
 		conn->groups &= ~(1ull << (req.group - 1));
 
 	return _bf_nfnl_done(c, 0, 0);
+}
+
+int bf_nfnl_on_frame(struct bf_client *c, const struct bf_frame_hdr *hdr,
+		     const void *payload)
+{
+	if (hdr->type == BF_MSG_NL_SEND)
+		return _bf_nfnl_on_send(c, hdr, payload);
+	return _bf_nfnl_on_group(c, hdr, payload);
 }
 
 static int _bf_nfnl_queue(struct bf_client *c, uint16_t type,

@@ -2,9 +2,12 @@
 /*
  * Daemon side of the netlink transport: the interposer's NETLINK_NETFILTER
  * sockets arrive here as NL_OPEN / NL_SEND / NL_GROUP frames. This module
- * owns portids, socket options and group memberships; what the datagrams
- * mean is the handler's business (bf_nfnl_handler), which answers through
- * bf_nfnl_reply() and bf_nfnl_ack(). Documentation/interposer.md.
+ * owns portids, socket options and group memberships, and is the nft
+ * front-end's side of the front-end interface (bf_nft_front, open and
+ * frame). What the datagrams mean is the handler's business
+ * (bf_nft_handler(), or bf_nfnl_handler_default() with --no-nftables),
+ * which answers through bf_nfnl_reply() and bf_nfnl_ack().
+ * Documentation/interposer.md.
  */
 #pragma once
 
@@ -13,11 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/client.h"
-#include "daemon/opts.h"
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
-struct bf_netns_ctx;
+#include "daemon/front.h"
 
 /** One application netlink socket, carried by one daemon connection. */
 struct bf_nfnl_conn;
@@ -34,13 +35,6 @@ struct bf_nfnl_conn;
  */
 typedef int (*bf_nfnl_handler_fn)(struct bf_nfnl_conn *conn, const void *buf,
 				  size_t len);
-
-/**
- * The handler NL_SEND datagrams go to. Defaults to
- * bf_nfnl_handler_default; the nft front-end replaces it at start-up.
- * With --no-nftables the default is used whatever this points to.
- */
-extern bf_nfnl_handler_fn bf_nfnl_handler;
 
 /**
  * What the kernel answers when the nfnetlink subsystem is not there
@@ -106,16 +100,13 @@ bool bf_nfnl_conn_in_group(const struct bf_nfnl_conn *conn, uint32_t group);
 /** The client: credentials and network namespace context. */
 const struct bf_peer *bf_nfnl_conn_peer(const struct bf_nfnl_conn *conn);
 
-/** Daemon options (front-ends enabled, verbosity). */
-const struct bf_opts *bf_nfnl_conn_opts(const struct bf_nfnl_conn *conn);
-
-/* Called by daemon/request.c for the NL_* request types. */
+/* The nft front-end's ops (bf_nft_front, nft_msg.c): */
+/** open: NL_OPEN. */
 int bf_nfnl_on_open(struct bf_client *c, const struct bf_frame_hdr *hdr,
 		    const void *payload);
-int bf_nfnl_on_send(struct bf_client *c, const struct bf_frame_hdr *hdr,
-		    const void *payload);
-int bf_nfnl_on_group(struct bf_client *c, const struct bf_frame_hdr *hdr,
+/** frame: NL_SEND (datagrams to bf_nft_handler() when the nftables
+ * front-end is enabled, bf_nfnl_handler_default() otherwise), NL_GROUP. */
+int bf_nfnl_on_frame(struct bf_client *c, const struct bf_frame_hdr *hdr,
 		     const void *payload);
-
-/** Called when the client goes away. Accepts NULL. */
-void bf_nfnl_conn_free(struct bf_nfnl_conn **conn);
+/** conn_free: the client goes away. Accepts NULL. */
+void bf_nfnl_conn_free(void *conn);

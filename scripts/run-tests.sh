@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the test suites: unit (cmocka), e2e (BPF_PROG_TEST_RUN, cmocka),
+# Runs the test suites: the include layering (scripts/check-layering.sh),
+# unit (cmocka), e2e (BPF_PROG_TEST_RUN, cmocka),
 # shell selftests (netns + veth; exit 0 pass, 1 fail, 4 skip), fuzz
 # targets for $FUZZ_SECONDS each.
 # Prints one closing line: "N passed, N failed, N skipped".
@@ -24,6 +25,7 @@ run_one() {
 }
 
 if [ "$which" = all ] || [ "$which" = unit ]; then
+	run_one "layering" scripts/check-layering.sh
 	for t in "$BUILD"/tests/unit/*; do
 		[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
 	done

@@ -17,7 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 #include "nfnl/preload/preload.h"
 
 #define BF_PL_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 #include "nfnl/preload/preload.h"
 
 struct bf_pl_real bf_pl_real;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 #include "nfnl/preload/preload.h"
 
 #define BF_PL_INIT() bf_pl_fork_init()

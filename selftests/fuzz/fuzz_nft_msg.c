@@ -1,35 +1,47 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * libFuzzer target for the nftables front-end's message handling
- * (nfnl/nft_msg.c, nft_obj.c, nft_dump.c, nft_world.c, expr*.c): what an
- * untrusted client's netlink datagrams reach in the daemon. The input is a
- * sequence of datagrams, each prefixed by its length (u16, little
- * endian), handled in order against one fresh nftables world, so batches
- * can create what later requests dump. The transport is stubbed here: every
- * reply must be a well-formed netlink datagram (checked), and nothing is
- * compiled or attached (bf_nft_attach_commit is a stub).
+ * libFuzzer target for the nftables front-end: what an untrusted client's
+ * netlink datagrams reach in the daemon. The input is a sequence of
+ * datagrams, each prefixed by its length (u16, little endian), handled in
+ * order against one fresh netns context, so batches can create what later
+ * requests dump.
+ *
+ * Nothing of the daemon is stubbed: the datagrams enter through the
+ * front-end interface (bf_nft_front.open with NL_OPEN, .frame with NL_SEND,
+ * daemon/front.h) on a real connection (daemon/client.c) over a
+ * socketpair, the nft front-end and the netlink transport handle them, and
+ * commits go to the real ruleset core (daemon/ruleset.c) in dry-run mode:
+ * programs are generated, never loaded or attached, no namespace is
+ * entered. Every frame the connection sends back is checked: replies and
+ * monitor events (the connection joins the nftables group) are whole
+ * netlink messages, NLMSG_ERROR codes are 0 or negative errnos.
  */
+#include <errno.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/netns.h"
-#include "nfnl/nft.h"
-#include "nfnl/transport.h"
+#include <bpfilter/logger.h>
 
-struct bf_nfnl_conn {
-	struct bf_peer peer;
+#include "daemon/client.h"
+#include "daemon/front.h"
+#include "daemon/netns.h"
+#include "daemon/ruleset.h"
+
+static struct bf_opts _bf_opts = {
+	.transient = true,
+	.fronts = BF_FRONT_ALL,
 };
 
-bf_nfnl_handler_fn bf_nfnl_handler;
-struct bf_netns_front_ops bf_netns_fronts[_BF_FRONT_MAX];
-
-/* A reply must be whole netlink messages, nothing more, nothing less. */
-static void _bf_check_datagram(const void *buf, size_t len)
+/* A datagram must be whole netlink messages, nothing more, nothing less. */
+static void _bf_check_datagram(const uint8_t *buf, size_t len)
 {
-	const struct nlmsghdr *nlh = buf;
+	const struct nlmsghdr *nlh = (const void *)buf;
 	size_t left = len;
 
 	if (len > (1u << 20))
@@ -38,139 +50,187 @@ static void _bf_check_datagram(const void *buf, size_t len)
 		if (left < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
 		    nlh->nlmsg_len > left)
 			abort();
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			struct nlmsgerr e;
+
+			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(e))
+				abort();
+			memcpy(&e, NLMSG_DATA(nlh), sizeof(e));
+			if (e.error > 0 || e.error < -4095)
+				abort();
+		}
 		if (NLMSG_ALIGN(nlh->nlmsg_len) >= left)
 			break;
 		left -= NLMSG_ALIGN(nlh->nlmsg_len);
-		nlh = (const struct nlmsghdr *)((const uint8_t *)nlh +
-						NLMSG_ALIGN(nlh->nlmsg_len));
+		nlh = (const void *)((const uint8_t *)nlh +
+				     NLMSG_ALIGN(nlh->nlmsg_len));
 	}
 }
 
-int bf_nfnl_reply(struct bf_nfnl_conn *conn, const void *datagram, size_t len)
+/* Check the frames in @buf[0..@len); returns the bytes of whole frames. */
+static size_t _bf_check_frames(const uint8_t *buf, size_t len)
 {
-	(void)conn;
-	_bf_check_datagram(datagram, len);
-	return 0;
+	size_t off = 0;
+
+	while (len - off >= BF_FRAME_HDR_LEN) {
+		struct bf_frame_hdr hdr;
+		const uint8_t *p = buf + off + BF_FRAME_HDR_LEN;
+		size_t plen;
+
+		memcpy(&hdr, buf + off, sizeof(hdr));
+		if (hdr.len < BF_FRAME_HDR_LEN || !(hdr.flags & BF_FRAME_F_REPLY))
+			abort();
+		if (hdr.len > len - off)
+			break;
+		plen = hdr.len - BF_FRAME_HDR_LEN;
+		switch (hdr.type) {
+		case BF_MSG_NL_RECV:
+			if (hdr.flags & BF_FRAME_F_MORE)
+				abort(); /* no reply of a fuzz input is 64 MiB */
+			_bf_check_datagram(p, plen);
+			break;
+		case BF_MSG_NL_EVENT:
+			if (plen < sizeof(struct bf_nl_event))
+				abort();
+			_bf_check_datagram(p + sizeof(struct bf_nl_event),
+					   plen - sizeof(struct bf_nl_event));
+			break;
+		case BF_MSG_NL_DONE:
+		case BF_MSG_NL_OPEN:
+			break;
+		default:
+			/* An error frame: a datagram the transport refused. */
+			if (hdr.type != BF_MSG_ERROR)
+				abort();
+		}
+		off += hdr.len;
+	}
+
+	return off;
 }
 
-int bf_nfnl_ack(struct bf_nfnl_conn *conn, const struct nlmsghdr *req, int err,
-		const struct bf_nfnl_extack *ext)
+/* What the connection sent, in order: what reached the socket (written by
+ * a kick), then what is still queued. */
+static void _bf_drain(struct bf_client *c, int peer, uint8_t **acc,
+		      size_t *acc_len)
 {
-	(void)conn;
-	(void)ext;
-	if (err > 0 || err < -4095 || !req)
-		abort();
-	return 0;
+	size_t queued = c->out_len - c->out_off;
+	uint8_t chunk[65536];
+	ssize_t n;
+	size_t used;
+
+	while ((n = recv(peer, chunk, sizeof(chunk), MSG_DONTWAIT)) > 0 ||
+	       queued) {
+		const uint8_t *src = chunk;
+		size_t len = (size_t)n;
+		uint8_t *p;
+
+		if (n <= 0) {
+			src = c->out + c->out_off;
+			len = queued;
+			queued = 0;
+			c->out_off = c->out_len = 0;
+		}
+		p = realloc(*acc, *acc_len + len);
+		if (!p)
+			abort();
+		memcpy(p + *acc_len, src, len);
+		*acc = p;
+		*acc_len += len;
+	}
+	used = _bf_check_frames(*acc, *acc_len);
+	memmove(*acc, *acc + used, *acc_len - used);
+	*acc_len -= used;
 }
 
-int bf_nfnl_broadcast(struct bf_netns_ctx *ctx, uint32_t group,
-		      const void *datagram, size_t len, uint32_t exclude)
+static int _bf_request(struct bf_client *c, uint16_t type, const void *head,
+		       size_t hlen, const void *data, size_t len)
 {
-	(void)ctx;
-	(void)group;
-	(void)exclude;
-	_bf_check_datagram(datagram, len);
-	return 0;
-}
+	struct bf_frame_hdr hdr = {
+		.len = (uint32_t)(BF_FRAME_HDR_LEN + hlen + len),
+		.type = type,
+	};
+	uint8_t *payload = malloc(hlen + len ? hlen + len : 1);
+	int r;
 
-const struct bf_peer *bf_nfnl_conn_peer(const struct bf_nfnl_conn *conn)
-{
-	return &conn->peer;
-}
+	if (!payload)
+		return -ENOMEM;
+	memcpy(payload, head, hlen);
+	if (len)
+		memcpy(payload + hlen, data, len);
+	/* Exactly sized, so ASan sees any read past the end. */
+	if (type == bf_nft_front.open_type)
+		r = bf_nft_front.open(c, &hdr, payload);
+	else
+		r = bf_nft_front.frame(c, &hdr, payload);
+	free(payload);
 
-uint32_t bf_nfnl_conn_portid(const struct bf_nfnl_conn *conn)
-{
-	(void)conn;
-	return 4242;
-}
-
-uint32_t bf_nfnl_conn_nlflags(const struct bf_nfnl_conn *conn)
-{
-	(void)conn;
-	return 0;
-}
-
-bool bf_nfnl_conn_in_group(const struct bf_nfnl_conn *conn, uint32_t group)
-{
-	(void)conn;
-	(void)group;
-	return false;
-}
-
-int bf_nfnl_handler_default(struct bf_nfnl_conn *conn, const void *buf,
-			    size_t len)
-{
-	(void)conn;
-	(void)buf;
-	(void)len;
-	return 0;
-}
-
-/* Nothing is compiled or attached while fuzzing. */
-int bf_nft_attach_commit(struct bf_nft_world *prev, struct bf_nft_world *next,
-			 uint32_t pid, const struct nlmsghdr **bad_nlh,
-			 char *msg, size_t msglen)
-{
-	(void)prev;
-	(void)next;
-	(void)pid;
-	(void)bad_nlh;
-	(void)msg;
-	(void)msglen;
-	return 0;
-}
-
-void bf_nft_hook_free(struct bf_nft_hook **hook)
-{
-	(void)hook;
-}
-
-int bf_nft_hook_counter(const struct bf_nft_table *t,
-			const struct bf_nft_chain *c, size_t rule, size_t expr,
-			uint64_t *packets, uint64_t *bytes)
-{
-	(void)t;
-	(void)c;
-	(void)rule;
-	(void)expr;
-	(void)packets;
-	(void)bytes;
-	return -2; /* -ENOENT: the IR's values are dumped */
+	return r;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct bf_netns_ctx *ctx = calloc(1, sizeof(*ctx));
-	struct bf_nfnl_conn conn = {};
+	static bool once;
+	struct bf_netns_registry *reg = NULL;
+	struct bf_netns_ctx *ctx = NULL;
+	struct bf_client *c = NULL;
+	struct bf_nl_open open_req = {
+		.protocol = NETLINK_NETFILTER,
+		.pid = (uint32_t)getpid(),
+	};
+	struct bf_nl_group group = { .group = NFNLGRP_NFTABLES, .add = 1 };
+	struct bf_nl_send head = { .nlflags = BF_NL_F_EXT_ACK };
+	uint8_t *acc = NULL;
+	size_t acc_len = 0;
+	int sv[2], epfd;
 
-	if (!ctx)
-		return 0;
-	bf_nft_setup();
-	ctx->refcnt = 1;
-	conn.peer.pid = getpid();
-	conn.peer.ctx = ctx;
+	if (!once) {
+		bf_log_set_level(BF_LOG_ERR);
+		if (bf_front_register(&bf_nft_front))
+			abort();
+		bf_ruleset_set_dry_run(true);
+		once = true;
+	}
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+					    SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	if (bf_netns_registry_new(&reg) ||
+	    bf_netns_ctx_acquire(reg, 0, 1, 1, -1, &ctx) ||
+	    bf_client_new(&c, sv[0], epfd, &_bf_opts, 1) ||
+	    bf_client_watch(c))
+		abort();
+	c->peer.pid = getpid();
+	c->peer.ctx = ctx;
+	++ctx->nclients;
+
+	if (_bf_request(c, BF_MSG_NL_OPEN, &open_req, sizeof(open_req), NULL, 0) ||
+	    _bf_request(c, BF_MSG_NL_GROUP, &group, sizeof(group), NULL, 0))
+		abort();
+	_bf_drain(c, sv[1], &acc, &acc_len);
 
 	while (size >= 2) {
 		size_t n = (size_t)data[0] | (size_t)data[1] << 8;
-		uint8_t *dgram;
 
 		data += 2;
 		size -= 2;
 		if (n > size)
 			n = size;
-		/* Exactly sized, so ASan sees any read past the end. */
-		dgram = malloc(n ? n : 1);
-		if (!dgram)
-			break;
-		memcpy(dgram, data, n);
-		bf_nfnl_handler(&conn, dgram, n);
-		free(dgram);
+		if (_bf_request(c, BF_MSG_NL_SEND, &head, sizeof(head), data, n))
+			abort();
+		_bf_drain(c, sv[1], &acc, &acc_len);
 		data += n;
 		size -= n;
 	}
 
-	if (ctx->front[BF_FRONT_NFT])
-		bf_netns_fronts[BF_FRONT_NFT].free(ctx->front[BF_FRONT_NFT]);
-	free(ctx);
+	--ctx->nclients;
+	bf_netns_ctx_release(reg, &c->peer.ctx);
+	bf_client_free(&c);
+	bf_netns_registry_free(&reg);
+	close(sv[1]);
+	close(epfd);
+	free(acc);
+
 	return 0;
 }

@@ -12,7 +12,7 @@ set -u
 
 BUILD=${BUILD:-build}
 BPFILTER=$BUILD/bpfilter
-CLIENT=$BUILD/tests/bf_daemon_client
+CLIENT=$BUILD/tools/bf_daemon_client
 KSFT_SKIP=4
 
 n=0 nfail=0 npass=0

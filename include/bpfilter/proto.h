@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The daemon's socket protocol: length-prefixed frames on an AF_UNIX stream
- * socket. Shared by the daemon and its test client; it moves to
- * include/bpfilter/ when the client library in lib/ starts speaking it.
+ * socket. Shared by the daemon, the interposer (nfnl/preload/), bfexec and
+ * the test client (selftests/tools/bf_daemon_client.c); self-contained, as
+ * every header of include/bpfilter/.
  *
  * Every field is in host byte order: both ends are on the same machine, as
  * with netlink. Documentation/daemon.md describes the format for humans.

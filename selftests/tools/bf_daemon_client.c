@@ -2,7 +2,7 @@
 /*
  * bf_daemon_client: a small client of the daemon socket for
  * selftests/shell/daemon.sh. Not installed; built to
- * build/tests/bf_daemon_client and not linked into the daemon.
+ * build/tools/bf_daemon_client and not linked into the daemon.
  *
  *   bf_daemon_client [-s SOCKET] [-T SECONDS] hello
  *   bf_daemon_client [-s SOCKET] [-T SECONDS] send TYPE [LEN [PAYLOAD]]
@@ -26,7 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon/proto.h"
+#include <bpfilter/proto.h>
 
 static const char *_sock_path = BF_RUNTIME_DIR_DEFAULT "/" BF_SOCKET_NAME;
 static int _timeout_s = 5;

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The ruleset core (ruleset.h): commit of the IR tables a front-end
+ * changed in one network namespace. Every base chain is compiled and loaded
+ * first (a failure refuses the commit with nothing changed), then attached,
+ * swapped or updated in place in the namespace (a failure undoes what was
+ * done so far). The attach state of a base chain is a struct bf_rs_chain,
+ * kept by the front-end between commits.
+ *
+ *   netfilter hook, one family   -> one netfilter link
+ *   netfilter hook, IPv4 + IPv6  -> two netfilter links (inet)
+ *   TC / XDP hook with a device  -> a TCX or XDP link
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpfilter/helpers.h>
+#include <bpfilter/logger.h>
+
+#include "codegen/codegen.h"
+#include "daemon/netns.h"
+#include "daemon/ruleset.h"
+
+struct bf_rs_chain {
+	/* Priority the programs were built and attached for. */
+	int32_t prio;
+	size_t n;
+	struct bf_program *progs[2];
+	struct bf_link *links[2];
+};
+
+static bool _bf_rs_dry_run;
+
+/* Messages are cut to the caller's buffer, on purpose. */
+__attribute__((format(printf, 3, 4)))
+static void _bf_rs_msg(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+}
+
+void bf_ruleset_set_dry_run(bool dry_run)
+{
+	_bf_rs_dry_run = dry_run;
+}
+
+void bf_rs_chain_free(struct bf_rs_chain **rs)
+{
+	if (!*rs)
+		return;
+	for (size_t i = 0; i < (*rs)->n; i++) {
+		bf_link_free(&(*rs)->links[i]);
+		bf_program_free(&(*rs)->progs[i]);
+	}
+	free(*rs);
+	*rs = NULL;
+}
+
+int bf_rs_chain_counter(const struct bf_rs_chain *owner, const char *chain,
+			size_t rule, size_t expr, uint64_t *packets,
+			uint64_t *bytes)
+{
+	bool found = false;
+
+	*packets = 0;
+	*bytes = 0;
+	for (size_t k = 0; owner && k < owner->n; k++) {
+		uint64_t p, b;
+
+		if (bf_program_get_counter(owner->progs[k], chain, rule, expr,
+					   &p, &b))
+			continue;
+		*packets += p;
+		*bytes += b;
+		found = true;
+	}
+
+	return found ? 0 : -ENOENT;
+}
+
+int bf_rs_chain_policy_counter(const struct bf_rs_chain *owner,
+			       uint64_t *packets, uint64_t *bytes)
+{
+	bool found = false;
+
+	*packets = 0;
+	*bytes = 0;
+	for (size_t k = 0; owner && k < owner->n; k++) {
+		uint64_t p, b;
+
+		if (bf_program_get_policy_counter(owner->progs[k], &p, &b))
+			continue;
+		*packets += p;
+		*bytes += b;
+		found = true;
+	}
+
+	return found ? 0 : -ENOENT;
+}
+
+struct bf_rs_pending {
+	struct bf_rs_base *base;
+	size_t table;
+	size_t idx;
+	struct bf_rs_chain *rs; /* new programs, then new links */
+	/* The running programs take the new rules in place (their maps are
+	 * updated, rs holds no program): codegen/update.c. */
+	bool in_place;
+	struct bf_update *ups[2];
+};
+
+/* The declared attach point goes into the IR base chain. */
+static int _bf_rs_prepare(struct bf_table *ir, const struct bf_rs_base *b,
+			  char *msg, size_t msglen)
+{
+	struct bf_chain *irc = bf_table_get_chain(ir, b->name);
+
+	if (!irc || !irc->base) {
+		_bf_rs_msg(msg, msglen, "chain '%s': no such base chain in table '%s'",
+			   b->name, ir->name);
+		return -EINVAL;
+	}
+	if (b->ifname && strlen(b->ifname) >= sizeof(irc->ifname)) {
+		_bf_rs_msg(msg, msglen, "chain '%s': device name '%s' is too long",
+			   b->name, b->ifname);
+		return -EINVAL;
+	}
+	if (b->cgroup && strlen(b->cgroup) >= sizeof(irc->cgroup)) {
+		_bf_rs_msg(msg, msglen, "chain '%s': cgroup path '%s' is too long",
+			   b->name, b->cgroup);
+		return -EINVAL;
+	}
+	irc->hook = b->hook;
+	irc->priority = b->priority;
+	snprintf(irc->ifname, sizeof(irc->ifname), "%s",
+		 b->ifname ? b->ifname : "");
+	snprintf(irc->cgroup, sizeof(irc->cgroup), "%s",
+		 b->cgroup ? b->cgroup : "");
+
+	return 0;
+}
+
+/*
+ * The new rules of base chain @b: either plans to update its running
+ * programs in place (@ups, codegen/update.c), or new programs, loaded
+ * (*@out). An inet chain's two programs go the same way.
+ */
+static int _bf_rs_compile(struct bf_table *ir, const struct bf_rs_base *b,
+			  struct bf_rs_chain **out, struct bf_update **ups,
+			  bool *in_place, char *msg, size_t msglen)
+{
+	const struct bf_rs_chain *old = b->rs;
+	int nfproto[2] = { BF_NFPROTO_UNSPEC, 0 };
+	struct bf_rs_chain *h;
+	char log[4096];
+	int r;
+
+	r = _bf_rs_prepare(ir, b, msg, msglen);
+	if (r)
+		return r;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->prio = b->priority;
+	h->n = 1;
+	if ((b->nfprotos & BF_RS_IPV4) && (b->nfprotos & BF_RS_IPV6)) {
+		nfproto[0] = BF_NFPROTO_IPV4;
+		nfproto[1] = BF_NFPROTO_IPV6;
+		h->n = 2;
+	} else if (b->nfprotos & BF_RS_IPV4) {
+		nfproto[0] = BF_NFPROTO_IPV4;
+	} else if (b->nfprotos & BF_RS_IPV6) {
+		nfproto[0] = BF_NFPROTO_IPV6;
+	}
+
+	/* Not for a dormant chain: nothing is attached. */
+	*in_place = old && old->n == h->n && old->prio == h->prio &&
+		    !b->dormant && !_bf_rs_dry_run;
+	for (size_t i = 0; *in_place && i < h->n; i++)
+		*in_place = old->links[i];
+	for (size_t i = 0; i < h->n && *in_place && !r; i++) {
+		r = bf_update_plan(old->progs[i], ir, b->name, &h->progs[i],
+				   &ups[i], msg, msglen);
+		if (r == -EAGAIN) {
+			*in_place = false;
+			r = 0;
+		}
+	}
+	if (!*in_place) {
+		for (size_t i = 0; i < h->n; i++)
+			bf_update_free(&ups[i]);
+	}
+	for (size_t i = 0; i < h->n && !r && !*in_place; i++) {
+		if (!h->progs[i])
+			r = bf_program_generate(&h->progs[i], ir, b->name,
+						nfproto[i], msg, msglen);
+	}
+	if (!r)
+		bf_dbg("ruleset: chain '%s': %s", b->name,
+		       *in_place ? "rules updated in place" : "new program");
+	for (size_t i = 0; i < h->n && !r && !*in_place && !_bf_rs_dry_run; i++) {
+		log[0] = '\0';
+		r = bf_program_load(h->progs[i], log, sizeof(log));
+		if (r) {
+			const char *tail = log;
+			size_t l = strlen(log);
+
+			if (l > 160)
+				tail = log + l - 160;
+			_bf_rs_msg(msg, msglen, "chain '%s': the kernel refused the program: %s",
+				   b->name, tail);
+		}
+	}
+	if (r) {
+		for (size_t i = 0; i < h->n; i++)
+			bf_update_free(&ups[i]);
+		bf_rs_chain_free(&h);
+		return r;
+	}
+	*out = h;
+
+	return 0;
+}
+
+/*
+ * Attach or swap the links of one chain. A chain whose device does not
+ * exist (yet) is accepted unattached, as nf_tables accepts a netdev chain
+ * on a missing device; a later commit of the chain tries again.
+ */
+static int _bf_rs_attach_one(struct bf_rs_pending *p, char *msg, size_t msglen)
+{
+	const struct bf_rs_base *b = p->base;
+	struct bf_rs_chain *old = b->rs, *h = p->rs;
+	int r = 0;
+	size_t i;
+
+	if (p->in_place) {
+		for (i = 0; i < h->n && !r; i++)
+			r = bf_update_apply(p->ups[i]);
+		if (!r)
+			return 0;
+		_bf_rs_msg(msg, msglen, "chain '%s': map update failed: %s",
+			   b->name, strerror(-r));
+		for (i--; i-- > 0;)
+			(void)bf_update_undo(p->ups[i]);
+		return r;
+	}
+	for (i = 0; i < h->n; i++) {
+		/* Not replacing a link (dormant, before or now; device
+		 * missing): the counters still go on. */
+		if (old && (!old->links[i] || b->dormant)) {
+			r = bf_program_inherit_counters(h->progs[i], old->progs[i]);
+			if (r)
+				break;
+		}
+		if (b->dormant)
+			continue;
+		if (old && old->links[i]) {
+			r = bf_link_replace(old->links[i], h->progs[i],
+					    old->progs[i]);
+		} else {
+			r = bf_link_attach(&h->links[i], h->progs[i], NULL);
+			if (r == -ENODEV && b->ifname && b->ifname[0]) {
+				bf_dbg("ruleset: chain '%s': no device '%s' yet, not attached",
+				       b->name, b->ifname);
+				r = 0;
+			}
+		}
+		if (r)
+			break;
+	}
+	if (!r)
+		return 0;
+
+	_bf_rs_msg(msg, msglen, "chain '%s': attach failed: %s", b->name,
+		   strerror(-r));
+	while (i-- > 0 && !b->dormant) {
+		if (old && old->links[i])
+			(void)bf_link_replace(old->links[i], old->progs[i], NULL);
+		else
+			bf_link_free(&h->links[i]);
+	}
+
+	return r;
+}
+
+static void _bf_rs_undo_one(struct bf_rs_pending *p)
+{
+	const struct bf_rs_base *b = p->base;
+	struct bf_rs_chain *old = b->rs, *h = p->rs;
+
+	for (size_t i = 0; i < h->n && p->in_place; i++)
+		(void)bf_update_undo(p->ups[i]);
+	for (size_t i = 0; i < h->n && !p->in_place && !b->dormant; i++) {
+		if (old && old->links[i])
+			(void)bf_link_replace(old->links[i], old->progs[i],
+					      NULL);
+		else
+			bf_link_free(&h->links[i]);
+	}
+}
+
+/* The new programs and links of @p go into the chain's handle. */
+static void _bf_rs_keep(struct bf_rs_pending *p)
+{
+	struct bf_rs_base *b = p->base;
+	struct bf_rs_chain *h = p->rs;
+
+	p->rs = NULL;
+	if (p->in_place) {
+		/* The running programs have the new rules. */
+		bf_rs_chain_free(&h);
+		return;
+	}
+	if (!b->rs) {
+		b->rs = h;
+		return;
+	}
+	b->rs->prio = h->prio;
+	for (size_t k = 0; k < h->n; k++) {
+		/* Dormant: unhooked, the programs kept. */
+		if (b->dormant)
+			bf_link_free(&b->rs->links[k]);
+		bf_program_free(&b->rs->progs[k]);
+		b->rs->progs[k] = TAKE_PTR(h->progs[k]);
+		/* Attached now, having had no device before or waking up. */
+		if (!b->rs->links[k])
+			b->rs->links[k] = TAKE_PTR(h->links[k]);
+	}
+	free(h);
+}
+
+static void _bf_rs_fail(struct bf_rs_error *err, enum bf_rs_stage stage,
+			size_t table, size_t base)
+{
+	err->stage = stage;
+	err->table = table;
+	err->base = base;
+}
+
+int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
+		      size_t n_tables, struct bf_rs_error *err)
+{
+	struct bf_rs_pending *pend = NULL;
+	size_t n_pend = 0;
+	struct timespec t0, t1;
+	int saved = -1;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err->msg[0] = '\0';
+	_bf_rs_fail(err, BF_RS_STAGE_COMPILE, SIZE_MAX, SIZE_MAX);
+
+	for (size_t i = 0; i < n_tables; i++)
+		n_pend += tables[i].n_bases;
+	if (n_pend) {
+		pend = calloc(n_pend, sizeof(*pend));
+		if (!pend) {
+			_bf_rs_msg(err->msg, sizeof(err->msg), "out of memory");
+			return -ENOMEM;
+		}
+	}
+	n_pend = 0;
+
+	/* 1. Compile and load: nothing is visible yet. */
+	for (size_t i = 0; i < n_tables && !r; i++) {
+		for (size_t j = 0; j < tables[i].n_bases && !r; j++) {
+			struct bf_rs_pending *p = &pend[n_pend];
+
+			p->base = &tables[i].bases[j];
+			p->table = i;
+			p->idx = j;
+			r = _bf_rs_compile(tables[i].ir, p->base, &p->rs, p->ups,
+					   &p->in_place, err->msg,
+					   sizeof(err->msg));
+			if (r)
+				_bf_rs_fail(err, BF_RS_STAGE_COMPILE, i, j);
+			else
+				n_pend++;
+		}
+	}
+	if (r)
+		goto out;
+
+	/* 2. Attach or swap, in the client's netns. */
+	if (n_pend && !_bf_rs_dry_run) {
+		r = bf_netns_enter(ctx, &saved);
+		if (r) {
+			_bf_rs_msg(err->msg, sizeof(err->msg),
+				   "cannot enter the client's network namespace: %s",
+				   strerror(-r));
+			_bf_rs_fail(err, BF_RS_STAGE_NETNS, SIZE_MAX, SIZE_MAX);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n_pend && !_bf_rs_dry_run; i++) {
+		r = _bf_rs_attach_one(&pend[i], err->msg, sizeof(err->msg));
+		if (r) {
+			_bf_rs_fail(err, BF_RS_STAGE_ATTACH, pend[i].table,
+				    pend[i].idx);
+			while (i-- > 0)
+				_bf_rs_undo_one(&pend[i]);
+			break;
+		}
+	}
+	bf_netns_leave(&saved);
+	if (r)
+		goto out;
+
+	/* 3. The handles take the new programs and links. */
+	for (size_t i = 0; i < n_pend; i++)
+		_bf_rs_keep(&pend[i]);
+
+out:
+	for (size_t i = 0; i < n_pend; i++) {
+		bf_update_free(&pend[i].ups[0]);
+		bf_update_free(&pend[i].ups[1]);
+		bf_rs_chain_free(&pend[i].rs);
+	}
+	free(pend);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	bf_dbg("ruleset: commit %s in %.3f ms", r ? "refused" : "done",
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+
+	return r;
+}
