@@ -13,7 +13,8 @@
 #   bpf_in "$B" "$rundir" list ruleset  # bpfilter, through bfexec, in $B
 #
 # Everything is created with a unique name (the pid and $RANDOM) and
-# removed at exit: only the processes started here are signalled, by pid,
+# removed at exit (DIFF_KEEP=1: the directories are kept, for a look at
+# a daemon's log): only the processes started here are signalled, by pid,
 # and waited for. Nothing touches the host's ruleset, interfaces or bpffs.
 
 diff_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,7 +53,11 @@ diff_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	for d in "${diff_dirs[@]}"; do
-		rm -rf "$d"
+		if [ "${DIFF_KEEP:-0}" = 1 ]; then
+			echo "# kept $d"
+		else
+			rm -rf "$d"
+		fi
 	done
 }
 trap diff_cleanup EXIT
@@ -61,6 +66,19 @@ trap 'exit 1' INT TERM HUP
 # diff_track_pid PID: signal and reap PID at exit.
 diff_track_pid() {
 	diff_pids+=("$1")
+}
+
+# diff_wait PID: wait for PID (a child) and forget it, so that the exit
+# trap never signals a recycled pid. Returns PID's exit status.
+diff_wait() {
+	local p rc keep=()
+	wait "$1"
+	rc=$?
+	for p in "${diff_pids[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	diff_pids=("${keep[@]}")
+	return $rc
 }
 
 # diff_tmpdir VAR TAG: a directory removed at exit, in VAR.
@@ -83,11 +101,14 @@ diff_netns() {
 
 # diff_daemon VAR [FLAG...]: a transient daemon with a runtime directory
 # of its own (in VAR), stderr in VAR/daemon.log; waits 5 s for its
-# socket, exits 1 if it does not come. Sets diff_daemon_pid.
+# socket, exits 1 if it does not come. Sets diff_daemon_pid. DAEMON_ARGS
+# (e.g. "-v debug") are added to its command line.
 diff_daemon() {
 	local _dd_d
 	diff_tmpdir _dd_d bfdiff-run || exit 1
-	"$BUILD/bpfilter" -t --runtime-dir "$_dd_d" "${@:2}" 2>"$_dd_d/daemon.log" &
+	# shellcheck disable=SC2086
+	"$BUILD/bpfilter" -t --runtime-dir "$_dd_d" "${@:2}" ${DAEMON_ARGS:-} \
+		2>"$_dd_d/daemon.log" &
 	diff_daemon_pid=$!
 	diff_track_pid "$diff_daemon_pid"
 	for _ in $(seq 50); do [ -S "$_dd_d/daemon.sock" ] && break; sleep 0.1; done
@@ -103,7 +124,7 @@ diff_daemon() {
 kern_in() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" timeout 30 "$NFT" "$@"
+	ip netns exec "$ns" timeout "${NFT_TIMEOUT:-30}" "$NFT" "$@"
 }
 
 # bpf_in NS RUNDIR ARG...: nft through bfexec, served by the daemon of
@@ -111,7 +132,7 @@ kern_in() {
 bpf_in() {
 	local ns=$1 rd=$2
 	shift 2
-	ip netns exec "$ns" env BPFILTER_RUNTIME_DIR="$rd" timeout 30 \
+	ip netns exec "$ns" env BPFILTER_RUNTIME_DIR="$rd" timeout "${NFT_TIMEOUT:-30}" \
 		"$BUILD/bfexec" "$NFT" "$@"
 }
 
@@ -120,7 +141,17 @@ ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
 
 # diff_finish: the closing line; exit 0 when nothing failed, 1 otherwise.
+# On a failure, the daemons' warnings and errors come first.
 diff_finish() {
+	local d
+	if [ "$fail" -gt 0 ]; then
+		for d in "${diff_dirs[@]}"; do
+			[ -f "$d/daemon.log" ] || continue
+			grep -qE 'warning|error' "$d/daemon.log" || continue
+			echo "# daemon log ($d/daemon.log), warnings and errors:"
+			grep -E 'warning|error' "$d/daemon.log" | tail -n 15 | sed 's/^/#   /'
+		done
+	fi
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ] && exit 0
 	exit 1

@@ -34,7 +34,8 @@
 # ones); STRESS_PRIOS="P0 ... P7": those. STRESS_NO_LOOPS=1: a regular
 # chain only jumps to chains made after it, so that no loop of chains
 # ever forms (the kernel looks for loops only among the chains reachable
-# from a base chain). KERNEL_ONLY=1: the kernel
+# from a base chain). STRESS_NO_OUTPUT=1: no output chains, one base
+# chain per table. KERNEL_ONLY=1: the kernel
 # against itself (a second kernel netns in place of bpfilter), to check
 # the test. STRESS_VERBOSE=1: every command, its exit code and the
 # first line of its message. TAP-like lines, "N passed, N failed"; exit 0, 1, or 4 (skip).
@@ -392,8 +393,9 @@ for ((t = 0; t < ntab; t++)); do
 	fam=${fams[$t]} tab=t$t
 	both "add table $fam $tab" || break
 	both "add chain $fam $tab input { type filter hook input priority ${prios[$t]}; }" || break
-	both "add chain $fam $tab output { type filter hook output priority ${prios[$t]}; }" || break
 	both "add rule $fam $tab input counter" || break
+	[ "${STRESS_NO_OUTPUT:-0}" = 1 ] && continue
+	both "add chain $fam $tab output { type filter hook output priority ${prios[$t]}; }" || break
 	ch=output RL4= RL3=; match 1
 	both "add rule $fam $tab output $M counter" || break
 done
@@ -469,7 +471,7 @@ if [ "$stopped" = 0 ]; then
 	i=$((i + 1))
 	both "flush ruleset" && ok "flush ruleset"
 fi
-echo "# $((SECONDS - t0)) s; to run it again: RANDOM_SEED=$SEED RANDOM_OPS=$OPS${STRESS_DISTINCT_PRIO:+ STRESS_DISTINCT_PRIO=$STRESS_DISTINCT_PRIO}${STRESS_PRIOS:+ STRESS_PRIOS=\"$STRESS_PRIOS\"}${STRESS_NO_LOOPS:+ STRESS_NO_LOOPS=$STRESS_NO_LOOPS}"
+echo "# $((SECONDS - t0)) s; to run it again: RANDOM_SEED=$SEED RANDOM_OPS=$OPS${STRESS_DISTINCT_PRIO:+ STRESS_DISTINCT_PRIO=$STRESS_DISTINCT_PRIO}${STRESS_PRIOS:+ STRESS_PRIOS=\"$STRESS_PRIOS\"}${STRESS_NO_LOOPS:+ STRESS_NO_LOOPS=$STRESS_NO_LOOPS}${STRESS_NO_OUTPUT:+ STRESS_NO_OUTPUT=$STRESS_NO_OUTPUT}"
 if [ "$side" = bpfilter ]; then
 	kill -0 "$diff_daemon_pid" 2>/dev/null && ok "daemon alive" || not_ok "daemon alive"
 fi
