@@ -35,7 +35,9 @@
 # chain only jumps to chains made after it, so that no loop of chains
 # ever forms (the kernel looks for loops only among the chains reachable
 # from a base chain). STRESS_NO_OUTPUT=1: no output chains, one base
-# chain per table. KERNEL_ONLY=1: the kernel
+# chain per table. STRESS_IGNORE_COUNTERS=1: listings compared without
+# their counters, traffic not compared (to look past a counter bug).
+# KERNEL_ONLY=1: the kernel
 # against itself (a second kernel netns in place of bpfilter), to check
 # the test. STRESS_VERBOSE=1: every command, its exit code and the
 # first line of its message. TAP-like lines, "N passed, N failed"; exit 0, 1, or 4 (skip).
@@ -59,7 +61,7 @@ ntab=${#fams[@]}
 diff_tmpdir work bfstress || exit 1
 
 setup() {
-	local ns mac
+	local ns mac a
 	diff_netns S bfst-s && diff_netns K bfst-k && diff_netns B bfst-b || return 1
 	ip netns exec "$S" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1 || return 1
@@ -86,9 +88,12 @@ setup() {
 		mac=$(ip -n "$S" -o link show "${pair%%:*}" |
 			sed -n 's/.*link\/ether \([0-9a-f:]*\) .*/\1/p')
 		[ -n "$mac" ] || return 1
-		ip -n "${pair#*:}" neigh add 10.0.0.1 lladdr "$mac" dev vd0 nud permanent &&
-			ip -n "${pair#*:}" neigh add fd00:bf::1 lladdr "$mac" dev vd0 nud permanent ||
-			return 1
+		# Every on-link source: an unresolved neighbour would, seconds
+		# later, bounce the answers back as ICMP errors to K or B itself.
+		for a in 10.0.0.1 10.0.0.9 fd00:bf::1 fd00:bf::9; do
+			ip -n "${pair#*:}" neigh add "$a" lladdr "$mac" dev vd0 nud permanent ||
+				return 1
+		done
 		ip -n "$S" link set "${pair%%:*}" up || return 1
 	done
 }
@@ -270,7 +275,7 @@ gen_rule() {
 # --- one command on both sides ------------------------------------------------
 
 strip_counters() { sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/' "$1"; }
-counters_diverged=0
+counters_diverged=${STRESS_IGNORE_COUNTERS:-0}
 last=()
 stopped=0
 
@@ -369,7 +374,7 @@ traffic() {
 	pkts=$(awk -F '\t' '{ s += $2 } END { print s + 0 }' "$work/k.tsv")
 	[ "$pkts" -gt "$total_pkts" ] && total_pkts=$pkts
 	if [ "$counters_diverged" = 1 ]; then
-		echo "# traffic after command $i: counters diverged before, not compared"
+		echo "# traffic after command $i: counters not compared (diverged before, or STRESS_IGNORE_COUNTERS=1)"
 	elif cmp -s "$work/k.tsv" "$work/b.tsv"; then
 		ok "traffic after command $i: 80 frames, $(wc -l <"$work/k.tsv") counters equal ($pkts packets)"
 	else
@@ -471,7 +476,7 @@ if [ "$stopped" = 0 ]; then
 	i=$((i + 1))
 	both "flush ruleset" && ok "flush ruleset"
 fi
-echo "# $((SECONDS - t0)) s; to run it again: RANDOM_SEED=$SEED RANDOM_OPS=$OPS${STRESS_DISTINCT_PRIO:+ STRESS_DISTINCT_PRIO=$STRESS_DISTINCT_PRIO}${STRESS_PRIOS:+ STRESS_PRIOS=\"$STRESS_PRIOS\"}${STRESS_NO_LOOPS:+ STRESS_NO_LOOPS=$STRESS_NO_LOOPS}${STRESS_NO_OUTPUT:+ STRESS_NO_OUTPUT=$STRESS_NO_OUTPUT}"
+echo "# $((SECONDS - t0)) s; to run it again: RANDOM_SEED=$SEED RANDOM_OPS=$OPS${STRESS_DISTINCT_PRIO:+ STRESS_DISTINCT_PRIO=$STRESS_DISTINCT_PRIO}${STRESS_PRIOS:+ STRESS_PRIOS=\"$STRESS_PRIOS\"}${STRESS_NO_LOOPS:+ STRESS_NO_LOOPS=$STRESS_NO_LOOPS}${STRESS_NO_OUTPUT:+ STRESS_NO_OUTPUT=$STRESS_NO_OUTPUT}${STRESS_IGNORE_COUNTERS:+ STRESS_IGNORE_COUNTERS=$STRESS_IGNORE_COUNTERS}"
 if [ "$side" = bpfilter ]; then
 	kill -0 "$diff_daemon_pid" 2>/dev/null && ok "daemon alive" || not_ok "daemon alive"
 fi
