@@ -404,7 +404,7 @@ for ((t = 0; t < ntab; t++)); do
 	ch=output RL4= RL3=; match 1
 	both "add rule $fam $tab output $M counter" || break
 done
-[ "$stopped" = 0 ] && ok "8 tables, input and output chains at priorities ${prios[*]}"
+[ "$stopped" = 0 ] && ok "$ntab tables, base chains at priorities ${prios[*]}"
 
 setup_phase=
 nchain=0
