@@ -237,7 +237,7 @@ targets() {
 gen_rule() {
 	local nm s verdict counter=0 safe=1
 	[ "$ch" = input ] && safe=0
-	RULE= RL4= RL3=
+	RULE='' RL4='' RL3=''
 	rnd 10; nm=$(( R < 2 ? 0 : (R < 7 ? 1 : 2) ))
 	for ((s = 0; s < nm; s++)); do
 		if [ $s = 0 ]; then match "$safe"; else match 0; fi
@@ -253,8 +253,8 @@ gen_rule() {
 	case $R in
 	0 | 1 | 2) verdict=accept ;;
 	3 | 4 | 5) verdict=drop ;;
-	6 | 7) verdict=continue ;;
-	8 | 9) verdict=return ;;
+	6 | 7) verdict="continue" ;;
+	8 | 9) verdict="return" ;;
 	10 | 11 | 12 | 13)
 		verdict=
 		targets
@@ -401,7 +401,7 @@ for ((t = 0; t < ntab; t++)); do
 	both "add rule $fam $tab input counter" || break
 	[ "${STRESS_NO_OUTPUT:-0}" = 1 ] && continue
 	both "add chain $fam $tab output { type filter hook output priority ${prios[$t]}; }" || break
-	ch=output RL4= RL3=; match 1
+	ch=output RL4='' RL3=''; match 1
 	both "add rule $fam $tab output $M counter" || break
 done
 [ "$stopped" = 0 ] && ok "$ntab tables, base chains at priorities ${prios[*]}"
@@ -449,7 +449,7 @@ for ((i = 1; i <= OPS && stopped == 0; i++)); do
 		if [ ${#TG[@]} -gt 0 ]; then
 			pick "${TG[@]}"; local_tgt=$P
 			pick jump goto; local_v=$P
-			RL4= RL3=; match 1
+			RL4='' RL3=''; match 1
 			both "add rule $fam $tab $ch $M counter $local_v $local_tgt"
 		fi
 	else
