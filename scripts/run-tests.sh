@@ -43,6 +43,8 @@ if [ "$which" = all ] || [ "$which" = shell ]; then
 	run_one "diff/nft_diff.sh" env BUILD="$BUILD" bash selftests/diff/nft_diff.sh
 	run_one "diff/verdict_diff.sh" env BUILD="$BUILD" bash selftests/diff/verdict_diff.sh
 	run_one "diff/incr_diff.sh" env BUILD="$BUILD" bash selftests/diff/incr_diff.sh
+	run_one "diff/stress_diff.sh" env BUILD="$BUILD" bash selftests/diff/stress_diff.sh
+	run_one "diff/concurrency.sh" env BUILD="$BUILD" bash selftests/diff/concurrency.sh
 fi
 
 if [ "$which" = all ] || [ "$which" = fuzz ]; then

@@ -18,35 +18,16 @@
 # TAP-like lines, a closing "N passed, N failed" line; exit 0 when all
 # match, 1 otherwise, 4 to skip.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
-[ "$(id -u)" -eq 0 ] || { echo "# needs root"; exit 4; }
-for b in "$BUILD/bpfilter" "$BUILD/bfexec" "$BUILD/libbpfilter-preload.so"; do
-	[ -e "$b" ] || { echo "# missing $b (make)"; exit 4; }
-done
-command -v nft >/dev/null || { echo "# nft not installed"; exit 4; }
+. "$(dirname "$0")/common.sh"
+diff_require
 
-id=$$-$RANDOM
-K=bfinc-k-$id B=bfinc-b-$id SK=bfinc-sk-$id SB=bfinc-sb-$id
-rundir=$(mktemp -d /tmp/bfinc-run.XXXXXX)
-work=$(mktemp -d /tmp/bfinc.XXXXXX)
-daemon=
-cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	for ns in "$K" "$B" "$SK" "$SB"; do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$rundir" "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
+diff_tmpdir work bfinc || exit 1
 setup() {
 	local pair
+	diff_netns K bfinc-k && diff_netns B bfinc-b &&
+		diff_netns SK bfinc-sk && diff_netns SB bfinc-sb || return 1
 	for pair in "$SK:$K" "$SB:$B"; do
 		local s=${pair%:*} d=${pair#*:}
-		ip netns add "$s" && ip netns add "$d" || return 1
-		ip -n "$s" link set lo up && ip -n "$d" link set lo up
 		ip -n "$s" link add vs type veth peer name vd0 netns "$d" || return 1
 		ip -n "$s" addr add 10.0.0.1/24 dev vs && ip -n "$d" addr add 10.0.0.2/24 dev vd0 || return 1
 		ip -n "$s" link set vs up && ip -n "$d" link set vd0 up || return 1
@@ -54,17 +35,13 @@ setup() {
 }
 setup || { echo "# cannot set up namespaces and veths"; exit 4; }
 
-BF_UPDATE_CHECK=1 "$BUILD/bpfilter" -t -v debug --runtime-dir "$rundir" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 50); do [ -S "$rundir/daemon.sock" ] && break; sleep 0.1; done
-[ -S "$rundir/daemon.sock" ] || { echo "# daemon did not start"; cat "$work/daemon.log"; exit 1; }
+BF_UPDATE_CHECK=1 diff_daemon rundir -v debug
+daemon=$diff_daemon_pid
+log=$rundir/daemon.log
 
-kern() { ip netns exec "$K" timeout 20 nft "$@"; }
-bpf() { ip netns exec "$B" env BPFILTER_RUNTIME_DIR="$rundir" timeout 20 "$BUILD/bfexec" nft "$@"; }
+kern() { kern_in "$K" "$@"; }
+bpf() { bpf_in "$B" "$rundir" "$@"; }
 
-pass=0 fail=0 n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
 
 # Run one nft command on both sides; compare exit codes, then listings.
 both() {
@@ -111,7 +88,7 @@ handle_of() { # "rule text" -> its handle on the kernel side (same on both)
 	kern -a list chain ip t c | awk -v r="$1" 'index($0, r " # handle ") { print $NF; exit }'
 }
 
-in_place() { grep -c "rules updated in place" "$work/daemon.log"; }
+in_place() { grep -c "rules updated in place" "$log"; }
 
 {
 	echo "table ip t {"
@@ -156,7 +133,7 @@ fi
 # The insertions and the deletion are one map entry each (in place, the
 # chain not even generated); a replacement is two, a new program.
 before=$(in_place)
-edits0=$(grep -c "not generated" "$work/daemon.log")
+edits0=$(grep -c "not generated" "$log")
 both insert rule ip t c udp dport 2003 counter accept
 both add rule ip t c position "$(handle_of 'udp dport 1010 counter packets 0 bytes 0 accept')" \
 	udp dport 2004 counter accept
@@ -165,7 +142,7 @@ both replace rule ip t c handle "$(handle_of 'udp dport 1021 counter packets 0 b
 	udp dport 2005 counter drop
 both add rule ip t c tcp dport 22 counter accept
 traffic "inserted, deleted, replaced" 2003 2004 1020 1021 2005 1000 1029 2000
-edits=$(( $(grep -c "not generated" "$work/daemon.log") - edits0 ))
+edits=$(( $(grep -c "not generated" "$log") - edits0 ))
 if [ $(( $(in_place) - before )) -ge 3 ] && [ "$edits" -ge 3 ]; then
 	ok "insert, insert at a position, delete: in place, not generated ($edits)"
 else
@@ -195,10 +172,10 @@ done
 traffic "a jump to a run" 7005 7105 7105
 both rename chain ip t2 sub sub2
 both add rule ip t2 base udp dport 7999 counter accept
-edits0=$(grep -c "not generated" "$work/daemon.log")
+edits0=$(grep -c "not generated" "$log")
 both replace rule ip t2 base handle "$(kern -a list chain ip t2 base |
 	sed -n 's/.*dport 7105 .* # handle \([0-9]*\)$/\1/p')" udp dport 7105 counter drop
-if [ "$(grep -c "not generated" "$work/daemon.log")" -gt "$edits0" ]; then
+if [ "$(grep -c "not generated" "$log")" -gt "$edits0" ]; then
 	ok "a replacement with the same port: one map entry, in place"
 else
 	not_ok "a replacement with the same port: not done in place"
@@ -237,11 +214,10 @@ traffic "after ${RANDOM_OPS:-60} random commands" "${ports[@]}"
 both flush chain ip t c
 
 
-if grep -q "update check" "$work/daemon.log"; then
+if grep -q "update check" "$log"; then
 	not_ok "update check"
-	grep "update check" "$work/daemon.log" | head -n 3 | sed 's/^/#   /'
+	grep "update check" "$log" | head -n 3 | sed 's/^/#   /'
 fi
 kill -0 "$daemon" 2>/dev/null && ok "daemon alive" || not_ok "daemon alive"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+diff_finish

@@ -9,43 +9,20 @@
 # match, 1 otherwise, 4 to skip. Part of `make check`; `make diff-test`
 # runs it alone.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
-[ "$(id -u)" -eq 0 ] || { echo "# needs root"; exit 4; }
-for b in "$BUILD/bpfilter" "$BUILD/bfexec" "$BUILD/libbpfilter-preload.so"; do
-	[ -e "$b" ] || { echo "# missing $b (make)"; exit 4; }
-done
-command -v nft >/dev/null || { echo "# nft not installed"; exit 4; }
+. "$(dirname "$0")/common.sh"
+here=$diff_here
+diff_require
 
-id=$$-$RANDOM
-K=bfdiff-k-$id B=bfdiff-b-$id
-rundir=$(mktemp -d /tmp/bfdiff-run.XXXXXX)
-work=$(mktemp -d /tmp/bfdiff.XXXXXX)
-daemon=
-cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	ip netns del "$K" 2>/dev/null
-	ip netns del "$B" 2>/dev/null
-	rm -rf "$rundir" "$work"
-}
-trap cleanup EXIT
-
+diff_tmpdir work bfdiff || exit 1
+diff_netns K bfdiff-k && diff_netns B bfdiff-b || exit 1
 for ns in "$K" "$B"; do
-	ip netns add "$ns" || exit 1
 	ip -n "$ns" link add bfd0 type veth peer name bfd1 || exit 1
-	ip -n "$ns" link set lo up
 done
-"$BUILD/bpfilter" -t --runtime-dir "$rundir" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 50); do [ -S "$rundir/daemon.sock" ] && break; sleep 0.1; done
-[ -S "$rundir/daemon.sock" ] || { echo "# daemon did not start"; cat "$work/daemon.log"; exit 1; }
+diff_daemon rundir
 
-kern() { ip netns exec "$K" nft "$@"; }
-bpf() { ip netns exec "$B" env BPFILTER_RUNTIME_DIR="$rundir" "$BUILD/bfexec" nft "$@"; }
+kern() { kern_in "$K" "$@"; }
+bpf() { bpf_in "$B" "$rundir" "$@"; }
 
-pass=0 fail=0 n=0
 check() { # name, kernel rc, kernel out, bpfilter rc, bpfilter out
 	n=$((n + 1))
 	if [ "$2" = "$4" ] && [ "$3" = "$5" ]; then
@@ -98,5 +75,4 @@ for opt in -a -j; do
 	check "nft $opt list ruleset" "$kr" "$ko" "$br" "$bo"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+diff_finish

@@ -15,44 +15,17 @@
 # frame N times. On a mismatch the frames are sent again one at a time to
 # name the frames behind it (ATTRIBUTE=0: not).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+. "$(dirname "$0")/common.sh"
+here=$diff_here
 COUNT=${COUNT:-1}
-NFT=${NFT:-nft}
-[ "$(id -u)" -eq 0 ] || { echo "# needs root"; exit 4; }
-for b in "$BUILD/bpfilter" "$BUILD/bfexec" "$BUILD/libbpfilter-preload.so" \
-	 "$BUILD/tools/bf_inject"; do
-	[ -e "$b" ] || { echo "# missing $b (make)"; exit 4; }
-done
-command -v "$NFT" >/dev/null || { echo "# nft not installed"; exit 4; }
+diff_require tools/bf_inject
 
-id=$$-$RANDOM
-S=bfvd-s-$id K=bfvd-k-$id B=bfvd-b-$id
-rundir=$(mktemp -d /tmp/bfvd-run.XXXXXX)
-work=$(mktemp -d /tmp/bfvd.XXXXXX)
-daemon=
-cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	ip netns del "$S" 2>/dev/null
-	ip netns del "$K" 2>/dev/null
-	ip netns del "$B" 2>/dev/null
-	rm -rf "$rundir" "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
+diff_tmpdir work bfvd || exit 1
 setup() {
 	local ns
-	ip netns add "$S" || return 1
+	diff_netns S bfvd-s && diff_netns K bfvd-k && diff_netns B bfvd-b || return 1
 	ip netns exec "$S" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1 || return 1
-	ip -n "$S" link set lo up
-	for ns in "$K" "$B"; do
-		ip netns add "$ns" || return 1
-		ip -n "$ns" link set lo up
-	done
 	ip -n "$S" link add vk type veth peer name vd0 netns "$K" || return 1
 	ip -n "$S" link add vb type veth peer name vd0 netns "$B" || return 1
 	for ns in "$K" "$B"; do
@@ -67,17 +40,10 @@ setup() {
 }
 setup || { echo "# cannot set up namespaces and veths"; exit 4; }
 
-"$BUILD/bpfilter" -t --runtime-dir "$rundir" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 50); do [ -S "$rundir/daemon.sock" ] && break; sleep 0.1; done
-[ -S "$rundir/daemon.sock" ] || { echo "# daemon did not start"; cat "$work/daemon.log"; exit 1; }
+diff_daemon rundir
 
-kern() { ip netns exec "$K" timeout 20 "$NFT" "$@"; }
-bpf() { ip netns exec "$B" env BPFILTER_RUNTIME_DIR="$rundir" timeout 20 "$BUILD/bfexec" "$NFT" "$@"; }
-
-pass=0 fail=0 n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
+kern() { kern_in "$K" "$@"; }
+bpf() { bpf_in "$B" "$rundir" "$@"; }
 
 # Load matches.nft (and EXTRA_K / EXTRA_B: one more nft command on one
 # side only, to see this test fail).
@@ -89,8 +55,7 @@ else
 	not_ok "load matches.nft"
 	echo "#   kernel   rc $kr: $(printf '%s' "$ko" | head -n 3 | tr '\n' '|')"
 	echo "#   bpfilter rc $br: $(printf '%s' "$bo" | head -n 3 | tr '\n' '|')"
-	echo "$pass passed, $fail failed"
-	exit 1
+	diff_finish
 fi
 [ -n "${EXTRA_K:-}" ] && kern "$EXTRA_K"
 [ -n "${EXTRA_B:-}" ] && bpf "$EXTRA_B"
@@ -204,5 +169,4 @@ else
 	diff -u "$work/kernel.txt" "$work/bpfilter.txt" | head -n 40 | sed 's/^/#   /'
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+diff_finish

@@ -7,12 +7,17 @@
  * counters must then agree.
  *
  *   bf_inject [--count N] [--only K] [--list] IFACE
+ *   bf_inject --stdin IFACE
  *
  * Unicast frames go to RX_MAC (02:00:00:00:00:02, the receiver's address:
  * the script sets it) so that ip_rcv()/ipv6_rcv() keep them; one frame
  * goes to another host's MAC (seen at ingress only). IPv4 header checksums
  * are correct. --only K sends frame K alone (numbered from 1); --list
  * prints one line per frame instead of sending.
+ * --stdin sends, instead of the fixed set, one frame per line read from
+ * standard input: "udp|tcp SADDR DADDR SPORT DPORT PAYLOAD_LEN" (IPv4 or
+ * IPv6 addresses; TCP frames are SYNs), each to RX_MAC, for the stress
+ * differential test (selftests/diff/stress_diff.sh).
  * Prints "sent N frames"; exit 0 when all were sent, 1 otherwise.
  */
 #include <arpa/inet.h>
@@ -28,7 +33,7 @@
 
 #include "common/packets.h"
 
-#define _BF_MAX_FRAMES 64
+#define _BF_MAX_FRAMES 1024
 
 static const uint8_t _bf_mac_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t _bf_mac_mdns[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
@@ -264,12 +269,42 @@ static void _bf_make_frames(void)
 		  28, true);
 }
 
+/* Frames of --stdin lines, in _bf_frames[]; the descriptions are leaked
+ * on purpose (the tool exits right after sending). */
+static int _bf_read_frames(FILE *in)
+{
+	char line[256], proto[8], saddr[64], daddr[64];
+	unsigned int sport, dport, len;
+	struct pkt_spec *s;
+
+	while (fgets(line, sizeof(line), in)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (sscanf(line, "%7s %63s %63s %u %u %u", proto, saddr, daddr,
+			   &sport, &dport, &len) != 6 ||
+		    (strcmp(proto, "udp") && strcmp(proto, "tcp")) ||
+		    sport > 65535 || dport > 65535 || len > 1400) {
+			fprintf(stderr, "bf_inject: bad line: %s\n", line);
+			return -1;
+		}
+		s = _bf_add(strdup(line), strchr(saddr, ':') ? 6 : 4,
+			    strcmp(proto, "udp") ? PKT_PROTO_TCP : PKT_PROTO_UDP,
+			    saddr, daddr);
+		s->sport = (uint16_t)sport;
+		s->dport = (uint16_t)dport;
+		s->payload_len = len;
+	}
+
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t buf[PKT_MAX];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	unsigned long count = 1, only = 0;
-	bool list = false;
+	bool list = false, from_stdin = false;
 	size_t sent = 0;
 	int fd, i;
 
@@ -280,18 +315,23 @@ int main(int argc, char **argv)
 			only = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--list")) {
 			list = true;
+		} else if (!strcmp(argv[i], "--stdin")) {
+			from_stdin = true;
 		} else {
 			break;
 		}
 	}
-	_bf_make_frames();
+	if (!from_stdin)
+		_bf_make_frames();
+	else if (_bf_read_frames(stdin))
+		return 1;
 	if (list) {
 		for (size_t f = 0; f < _bf_n_frames; f++)
 			printf("%zu %s\n", f + 1, _bf_frames[f].desc);
 		return 0;
 	}
 	if (i != argc - 1 || !count || only > _bf_n_frames) {
-		fprintf(stderr, "usage: %s [--count N] [--only K] [--list] IFACE\n",
+		fprintf(stderr, "usage: %s [--count N] [--only K] [--list] [--stdin] IFACE\n",
 			argv[0]);
 		return 1;
 	}
