@@ -438,8 +438,12 @@ struct _bf_frame {
 };
 
 /*
- * Depth-first search over the whole chain graph, iterative so that a long
- * line of chains cannot exhaust the C stack. A gray target is a loop. On
+ * Depth-first search over the chain graph from the base chains, iterative
+ * so that a long line of chains cannot exhaust the C stack. A gray target
+ * is a loop. Chains no base chain reaches are not walked: nf_tables
+ * validates from the base chains only (nft_table_validate()), so a loop
+ * among unreachable chains is accepted until a base chain reaches it, and
+ * a loop, like a path too deep, is -EMLINK (its jump stack runs over). On
  * the way back, height[c] becomes the longest jump path starting at c,
  * so each chain is visited once whatever the number of paths.
  */
@@ -451,7 +455,7 @@ static int _bf_check_loops(struct bf_vctx *ctx, unsigned char *color,
 	for (size_t root = 0; root < n; root++) {
 		size_t top = 0;
 
-		if (color[root] != _BF_WHITE)
+		if (color[root] != _BF_WHITE || !ctx->table->chains[root]->base)
 			continue;
 
 		color[root] = _BF_GRAY;
@@ -479,9 +483,10 @@ static int _bf_check_loops(struct bf_vctx *ctx, unsigned char *color,
 			switch (color[edge->to]) {
 			case _BF_GRAY:
 				_bf_at_edge(ctx, f->chain, edge);
-				return _bf_fail(ctx, "%s '%s' creates a loop",
-						_bf_edge_verb(ctx),
-						ctx->table->chains[edge->to]->name);
+				(void)_bf_fail(ctx, "%s '%s' creates a loop",
+					       _bf_edge_verb(ctx),
+					       ctx->table->chains[edge->to]->name);
+				return -EMLINK;
 			case _BF_BLACK:
 				height[f->chain] = BF_MAX(height[f->chain],
 							  height[edge->to] + 1);
@@ -529,7 +534,7 @@ static int _bf_check_depth(struct bf_vctx *ctx, const size_t *height)
 
 			if (depth + 1 > BF_JUMP_DEPTH_MAX) {
 				_bf_at_edge(ctx, c, edge);
-				return _bf_fail(
+				(void)_bf_fail(
 					ctx,
 					"%s '%s' exceeds the maximum jump "
 					"depth of %d from base chain '%s'",
@@ -537,6 +542,7 @@ static int _bf_check_depth(struct bf_vctx *ctx, const size_t *height)
 					table->chains[edge->to]->name,
 					BF_JUMP_DEPTH_MAX,
 					table->chains[b]->name);
+				return -EMLINK;
 			}
 
 			c = edge->to;

@@ -96,7 +96,7 @@ static void test_jump_loop(void **state)
 	E2E_RULE(&t, "a", e2e_drop());
 	E2E_RULE(&t, "a", _jump(BF_VERDICT_GOTO, "b"));
 	E2E_RULE(&t, "b", _jump(BF_VERDICT_JUMP, "a"));
-	expect_generate_fails(&t, E2E_BASE, BF_NFPROTO_UNSPEC, -EINVAL,
+	expect_generate_fails(&t, E2E_BASE, BF_NFPROTO_UNSPEC, -EMLINK,
 			      NEEDLES("loop", "rule", "expr"));
 	e2e_fini(&t);
 	(void)state;

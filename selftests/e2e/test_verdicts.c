@@ -386,10 +386,10 @@ static void test_jump_depth(void **state)
 	e2e_expect_counter(&t, NULL, 1, 0, 0, 0);
 	e2e_fini(&t);
 
-	/* One more level is refused. */
+	/* One more level is refused, with the kernel's EMLINK. */
 	e2e_init_flavour(&t, f, BF_VERDICT_ACCEPT);
 	_jump_line(&t, BF_JUMP_DEPTH_MAX + 1, BF_VERDICT_DROP);
-	assert_int_equal(e2e_try_load(&t, t.nfproto), -EINVAL);
+	assert_int_equal(e2e_try_load(&t, t.nfproto), -EMLINK);
 	e2e_fini(&t);
 }
 
