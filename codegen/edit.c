@@ -392,6 +392,10 @@ int bf_cg_edit_desc(const struct bf_program *p, const struct bf_table *table,
 		r = _bf_edit_insert(n, c, gi, ch, q);
 	if (!r)
 		r = _bf_snap_elsewhere(n, table);
+	/* No edit of the program's own chain: the clone still needs the
+	 * index counters are read through once it is swapped in. */
+	if (!r && !n->slot_index)
+		r = bf_slot_reindex(n);
 	if (r) {
 		_bf_desc_free(&n);
 		return r;

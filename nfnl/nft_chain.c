@@ -299,6 +299,7 @@ int bf_nft_delchain(struct bf_nft_op *op, const struct nlattr **tb)
 	const struct nlattr *attr = NULL;
 	struct bf_nft_table *t;
 	struct bf_nft_chain *c;
+	uint32_t use;
 	int r = 0;
 
 	t = bf_nft_op_table(op, tb[NFTA_CHAIN_TABLE], &r);
@@ -310,12 +311,17 @@ int bf_nft_delchain(struct bf_nft_op *op, const struct nlattr **tb)
 	if (!c)
 		return bf_nft_op_fail(op, attr, -ENOENT, NULL);
 
-	if ((op->nlh->nlmsg_flags & NLM_F_NONREC) && bf_nft_chain_use(t, c))
+	use = bf_nft_chain_use(t, c);
+	if ((op->nlh->nlmsg_flags & NLM_F_NONREC) && use)
 		return bf_nft_op_fail(op, attr, -EBUSY, NULL);
+	/* As nf_tables_delchain(): the use counted before the chain's own
+	 * rules go, less those rules; what is left are references, its own
+	 * rules' jumps to itself included. */
+	use -= (uint32_t)c->n_rules;
 	r = bf_nft_flush_chain(op, t, c);
 	if (r)
 		return r;
-	if (bf_nft_chain_use(t, c))
+	if (use)
 		return bf_nft_op_fail(op, attr, -EBUSY, NULL);
 
 	return bf_nft_delchain_obj(op, t, c);
