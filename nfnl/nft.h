@@ -222,6 +222,7 @@ struct bf_nft_txn {
 	uint32_t pid;
 	bool changed;
 	bool failed;
+	int refused; /* the commit's errno, 0 if it was not refused */
 	/* Replies (ACKs and errors), in message order, sent at the end. */
 	struct bf_nft_ack *acks;
 	size_t n_acks;

@@ -240,19 +240,25 @@ static void _bf_txn_notify(struct bf_nft_txn *txn, const struct nlmsghdr *end)
 
 /*
  * An aborted transaction gives back its objects but not the handles it
- * allocated: the kernel does not roll its generators back either.
+ * allocated: the kernel does not roll its generators back either. A
+ * batch refused by the commit's validation of the chain graph (a loop, a
+ * path too deep: -EMLINK) spent them twice: nf_tables_commit() answers
+ * -EAGAIN, nfnetlink replays the whole batch with validation at each
+ * message, and the replay allocates again (measured: a refused
+ * `add rule ... jump` takes two rule handles). @passes is 1 or 2.
  */
 static void _bf_keep_handles(struct bf_nft_world *old,
-			     const struct bf_nft_world *w)
+			     const struct bf_nft_world *w, uint64_t passes)
 {
-	old->table_handle = w->table_handle;
+	if (w->table_handle > old->table_handle)
+		old->table_handle += passes * (w->table_handle - old->table_handle);
 	for (size_t i = 0; i < w->n_tables; i++) {
 		const struct bf_nft_table *t = w->tables[i];
 		struct bf_nft_table *o =
 			bf_nft_table_find_handle(old, t->family, t->handle);
 
 		if (o && o->hgen < t->hgen)
-			o->hgen = t->hgen;
+			o->hgen += passes * (t->hgen - o->hgen);
 	}
 }
 
@@ -293,6 +299,7 @@ static int _bf_commit(struct bf_nft_txn *txn, const struct nlmsghdr *begin,
 			  sizeof(msg));
 	if (r) {
 		bf_dbg("nft: commit refused: %s", msg);
+		txn->refused = r;
 		return _bf_txn_ack(txn, bad_nlh ? bad_nlh : begin, r, NULL,
 				   msg);
 	}
@@ -397,13 +404,14 @@ static int _bf_batch(struct bf_nfnl_conn *conn, struct bf_netns_ctx *ctx,
 		len -= msglen;
 	}
 
-	if (done && !txn.failed && txn.changed) {
+	if (done && !txn.failed && txn.changed)
 		r = _bf_commit(&txn, begin, end);
-		if (r)
-			goto out;
-	}
+	/* A batch the commit refused (EMLINK from a jump, say) keeps its
+	 * handles spent too. */
 	if (txn.old)
-		_bf_keep_handles(txn.old, txn.w);
+		_bf_keep_handles(txn.old, txn.w, txn.refused == -EMLINK ? 2 : 1);
+	if (r)
+		goto out;
 
 	r = _bf_txn_deliver_acks(&txn);
 
