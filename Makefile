@@ -118,9 +118,10 @@ $(BUILD)/tools/bf_daemon_client: selftests/tools/bf_daemon_client.c include/bpfi
 $(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
-$(BENCH_BIN): $(BENCH_SRCS) $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+$(BENCH_BIN): $(BENCH_SRCS) $(wildcard selftests/bench/*.h) $(PACKETS_OBJ) \
+	$(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
+	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $(filter-out %.h,$^) $(LIBS_BPF)
 
 # The LD_PRELOAD interposer and its wrapper command (Documentation/interposer.md).
 # Built without sanitizers: an ASan runtime must come first in LD_PRELOAD.
