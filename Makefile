@@ -92,10 +92,14 @@ $(NFNL_UNIT_LIB): $(NFNL_UNIT_OBJS)
 # Builds NEWRULE messages with libnftnl, as nft does.
 $(BUILD)/tests/unit/test_nft_expr: LIBS_UNIT_EXTRA = -lnftnl
 
+# The validation tests share their table builders.
+$(BUILD)/tests/unit/test_validate_chain $(BUILD)/tests/unit/test_validate_expr: \
+	selftests/unit/validate_helpers.h
+
 # Tests link the objects directly, so they can reach internals.
 $(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) $(NFNL_UNIT_LIB) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $(filter-out %.h,$^) $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
 
 # The ruleset core and what it needs of the daemon, driven as a front-end.
 $(BUILD)/tests/e2e/test_ruleset: $(BUILD)/obj/daemon/ruleset.o \
