@@ -30,6 +30,8 @@ UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
 E2E_SRCS := $(wildcard selftests/e2e/test_*.c)
 E2E_COMMON := $(wildcard selftests/e2e/common/*.c)
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
+# bf_chaintool is several files: one binary from selftests/tools/chaintool/.
+CHAINTOOL_SRCS := $(wildcard selftests/tools/chaintool/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 DAEMON_SRCS := $(wildcard daemon/*.c)
 
@@ -54,7 +56,8 @@ DAEMON_OBJS += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard nfnl/nft_*.c) \
 $(BUILD)/bpfilter: LIBS_BPF += $(LIBS_MNL)
 UNIT_BINS := $(UNIT_SRCS:selftests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
-TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%)
+TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%) \
+	$(BUILD)/tools/bf_chaintool
 BENCH_BIN := $(BUILD)/bench
 DAEMON_BIN := $(BUILD)/bpfilter
 
@@ -112,6 +115,11 @@ $(BUILD)/tests/e2e/%: selftests/e2e/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN
 $(BUILD)/tools/%: selftests/tools/%.c $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
+
+$(BUILD)/tools/bf_chaintool: $(CHAINTOOL_SRCS) $(wildcard selftests/tools/chaintool/*.h) \
+	$(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $(filter-out %.h,$^) $(LIBS_BPF)
 
 # Test client of the daemon socket (selftests/shell/daemon.sh): the wire
 # protocol header only, nothing of the daemon.
