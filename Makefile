@@ -30,6 +30,8 @@ UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
 E2E_SRCS := $(wildcard selftests/e2e/test_*.c)
 E2E_COMMON := $(wildcard selftests/e2e/common/*.c)
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
+# bf_chaintool is several files: one binary from selftests/tools/chaintool/.
+CHAINTOOL_SRCS := $(wildcard selftests/tools/chaintool/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 DAEMON_SRCS := $(wildcard daemon/*.c)
 
@@ -54,7 +56,8 @@ DAEMON_OBJS += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard nfnl/nft_*.c) \
 $(BUILD)/bpfilter: LIBS_BPF += $(LIBS_MNL)
 UNIT_BINS := $(UNIT_SRCS:selftests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS := $(E2E_SRCS:selftests/e2e/%.c=$(BUILD)/tests/e2e/%)
-TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%)
+TOOL_BINS := $(TOOL_SRCS:selftests/tools/%.c=$(BUILD)/tools/%) \
+	$(BUILD)/tools/bf_chaintool
 BENCH_BIN := $(BUILD)/bench
 DAEMON_BIN := $(BUILD)/bpfilter
 
@@ -92,10 +95,14 @@ $(NFNL_UNIT_LIB): $(NFNL_UNIT_OBJS)
 # Builds NEWRULE messages with libnftnl, as nft does.
 $(BUILD)/tests/unit/test_nft_expr: LIBS_UNIT_EXTRA = -lnftnl
 
+# The validation tests share their table builders.
+$(BUILD)/tests/unit/test_validate_chain $(BUILD)/tests/unit/test_validate_expr: \
+	selftests/unit/validate_helpers.h
+
 # Tests link the objects directly, so they can reach internals.
 $(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) $(NFNL_UNIT_LIB) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $(filter-out %.h,$^) $(LIBS_UNIT_EXTRA) $(LIBS_CMOCKA) $(LIBS_BPF) $(LIBS_MNL)
 
 # The ruleset core and what it needs of the daemon, driven as a front-end.
 $(BUILD)/tests/e2e/test_ruleset: $(BUILD)/obj/daemon/ruleset.o \
@@ -109,6 +116,11 @@ $(BUILD)/tools/%: selftests/tools/%.c $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
+$(BUILD)/tools/bf_chaintool: $(CHAINTOOL_SRCS) $(wildcard selftests/tools/chaintool/*.h) \
+	$(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $(filter-out %.h,$^) $(LIBS_BPF)
+
 # Test client of the daemon socket (selftests/shell/daemon.sh): the wire
 # protocol header only, nothing of the daemon.
 $(BUILD)/tools/bf_daemon_client: selftests/tools/bf_daemon_client.c include/bpfilter/proto.h | $(DEPS_STAMP)
@@ -118,9 +130,10 @@ $(BUILD)/tools/bf_daemon_client: selftests/tools/bf_daemon_client.c include/bpfi
 $(DAEMON_BIN): $(DAEMON_OBJS) $(LIB_OBJS) | $(DEPS_STAMP)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
 
-$(BENCH_BIN): $(BENCH_SRCS) $(PACKETS_OBJ) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
+$(BENCH_BIN): $(BENCH_SRCS) $(wildcard selftests/bench/*.h) $(PACKETS_OBJ) \
+	$(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $^ $(LIBS_BPF)
+	$(CC) $(CFLAGS) -Iselftests/e2e $(LDFLAGS_SAN) -o $@ $(filter-out %.h,$^) $(LIBS_BPF)
 
 # The LD_PRELOAD interposer and its wrapper command (Documentation/interposer.md).
 # Built without sanitizers: an ASan runtime must come first in LD_PRELOAD.
