@@ -402,5 +402,8 @@ int bf_test_run_fd(const struct bf_program *prog, int prog_fd, const void *pkt,
 /* Names of kernel objects, for bpftool (codegen/names.c): "@kind_@chain",
  * cut to fit and made of [A-Za-z0-9_]. */
 void bf_obj_name(char *buf, size_t len, const char *kind, const char *chain);
+/* A map of @prog: "@kind<family>.<table>.<chain>", cut to fit. */
+void bf_map_name(char *buf, size_t len, const struct bf_program *prog,
+		 char kind);
 /* Bind the program's table, chain, family and hook as bpftool metadata. */
 int bf_program_bind_metadata(const struct bf_program *prog);

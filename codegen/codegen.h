@@ -190,6 +190,12 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 /** Take the chain off its hook and free; the last chain of an attach
  * point takes the dispatcher's kernel link with it. */
 void bf_link_free(struct bf_link **link);
+/**
+ * Close the program arrays of programs taken off a hook more than a second
+ * ago (packets inside them may go on through them until then). Returns
+ * true when some are still waiting: call again within a second or so.
+ */
+bool bf_codegen_reap(void);
 /** The kernel link of the chain's attach point (its dispatcher's). */
 int bf_link_fd(const struct bf_link *link);
 /**

@@ -94,6 +94,14 @@ static double _bf_since(const struct timespec *t)
 	       (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+static void _bf_reap(void);
+
+bool bf_codegen_reap(void)
+{
+	_bf_reap();
+	return _bf_n_retired > 0;
+}
+
 static void _bf_reap(void)
 {
 	size_t k = 0;

@@ -106,7 +106,7 @@ static int _bf_counters_create(struct bf_program *prog, char *log, size_t loglen
 		prog->counters_cap = bf_map_room(prog->n_slots);
 		char mname[BPF_OBJ_NAME_LEN];
 
-		bf_obj_name(mname, sizeof(mname), "c", prog->chain);
+		bf_map_name(mname, sizeof(mname), prog, 'c');
 		prog->counters_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, mname,
 						   sizeof(uint32_t),
 						   sizeof(struct bf_counter_value),
@@ -152,7 +152,7 @@ static int _bf_next_create(struct bf_program *prog)
 	char mname[BPF_OBJ_NAME_LEN];
 	int fd;
 
-	bf_obj_name(mname, sizeof(mname), "n", prog->chain);
+	bf_map_name(mname, sizeof(mname), prog, 'n');
 	fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, mname, sizeof(uint32_t),
 			    sizeof(uint32_t), 1, NULL);
 	if (fd < 0)
@@ -197,7 +197,7 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		}
 		char mname[BPF_OBJ_NAME_LEN];
 
-		bf_obj_name(mname, sizeof(mname), "k", prog->chain);
+		bf_map_name(mname, sizeof(mname), prog, 'k');
 		prog->keys_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, mname,
 					       sizeof(uint32_t), (uint32_t)size, 1, NULL);
 		if (prog->keys_fd < 0) {
@@ -219,7 +219,7 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		g->cap = bf_map_room(g->n);
 		char mname[BPF_OBJ_NAME_LEN];
 
-		bf_obj_name(mname, sizeof(mname), "g", prog->chain);
+		bf_map_name(mname, sizeof(mname), prog, 'g');
 		g->fd = bpf_map_create(BPF_MAP_TYPE_HASH, mname, sizeof(uint64_t),
 				       2 * sizeof(uint32_t), (uint32_t)g->cap, NULL);
 		if (g->fd < 0) {

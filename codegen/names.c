@@ -3,10 +3,11 @@
  * What bpftool shows of a chain's objects. Kernel object names hold 15
  * characters, so names say the kind and as much of the chain as fits:
  *
- *   program   bf_<chain>            maps  c_<chain> counters
- *                                          k_<chain> counter keys
- *                                          n_<chain> next chain (tail call)
- *                                          g_<chain> a group of rules
+ *   program   bf_<chain>
+ *   maps      <kind><family>.<table>.<chain>, kind c (counters), k
+ *             (counter keys), n (next chain, the tail call), g (a group
+ *             of rules); family 4 (ip), 6 (ip6), i (inet), n (netdev):
+ *             "ci.filter.input" is the counters of inet filter input
  *
  * and each program carries the whole truth as metadata, which
  * `bpftool prog show` prints as "metadata: table = ..., chain = ...,
@@ -28,14 +29,40 @@
 
 #include "codegen/cgen.h"
 
+/* What the kernel takes in an object name: [A-Za-z0-9_.]. */
+static void _bf_name_clean(char *buf, bool dots)
+{
+	for (char *c = buf; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || (dots && *c == '.')))
+			*c = '_';
+	}
+}
+
 void bf_obj_name(char *buf, size_t len, const char *kind, const char *chain)
 {
 	snprintf(buf, len, "%s_%s", kind, chain);
-	for (char *c = buf; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_'))
-			*c = '_';
-	}
+	_bf_name_clean(buf, false);
+}
+
+void bf_map_name(char *buf, size_t len, const struct bf_program *prog,
+		 char kind)
+{
+	static const char fam[_BF_FAMILY_MAX] = {
+		[BF_FAMILY_IP] = '4', [BF_FAMILY_IP6] = '6',
+		[BF_FAMILY_INET] = 'i', [BF_FAMILY_NETDEV] = 'n',
+	};
+	char table[BF_NAME_MAX], chain[BF_NAME_MAX];
+
+	/* The separators stay separators: dots inside names become '_'. */
+	snprintf(table, sizeof(table), "%s", prog->table);
+	snprintf(chain, sizeof(chain), "%s", prog->chain);
+	_bf_name_clean(table, false);
+	_bf_name_clean(chain, false);
+	snprintf(buf, len, "%c%c.%s.%s", kind,
+		 prog->family < _BF_FAMILY_MAX && fam[prog->family] ?
+			 fam[prog->family] : 'x',
+		 table, chain);
 }
 
 #define _BF_META_LEN 256

@@ -52,6 +52,11 @@ void bf_ruleset_set_dry_run(bool dry_run)
 	_bf_rs_dry_run = dry_run;
 }
 
+int bf_ruleset_tick(void)
+{
+	return bf_codegen_reap() ? 500 : -1;
+}
+
 void bf_rs_chain_free(struct bf_rs_chain **rs)
 {
 	if (!*rs)

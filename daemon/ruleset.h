@@ -170,3 +170,10 @@ int bf_rs_chain_policy_counter(const struct bf_rs_chain *owner,
  * counters read -ENOENT. Off by default.
  */
 void bf_ruleset_set_dry_run(bool dry_run);
+
+/**
+ * Housekeeping between requests: releases what chains taken off their
+ * hooks left for packets still inside them (codegen/dispatch.c). Returns
+ * the time in ms after which to call again, or -1 when nothing waits.
+ */
+int bf_ruleset_tick(void);

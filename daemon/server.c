@@ -21,6 +21,7 @@
 
 #include "daemon/client.h"
 #include "daemon/netns.h"
+#include "daemon/ruleset.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 
@@ -328,7 +329,8 @@ int bf_server_run(struct bf_server *srv, int sigfd)
 	bf_info("listening on %s", srv->sock_path);
 
 	while (!srv->stop) {
-		int n = epoll_wait(srv->epfd, events, BF_MAX_EVENTS, -1);
+		int n = epoll_wait(srv->epfd, events, BF_MAX_EVENTS,
+				   bf_ruleset_tick());
 
 		if (n < 0) {
 			if (errno == EINTR)
