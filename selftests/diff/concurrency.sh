@@ -21,8 +21,9 @@
 # (`nft -a list table`; the table's own handle is taken in timing order).
 #
 # CONC_CLIENTS=N (32) clients in phase 1; CONC_NS=N (8) namespaces and
-# CONC_NS_CLIENTS=N (4) clients each in phase 2. CONC_SAME_PRIO=1: all the
-# clients' base chains at priority 0 (else distinct ones). KERNEL_ONLY=1:
+# CONC_NS_CLIENTS=N (4) clients each in phase 2. CONC_SAME_PRIO=1 (the
+# default): all the clients' base chains at priority 0, on one hook and
+# priority (0: distinct priorities). KERNEL_ONLY=1:
 # the kernel against itself, to check the test. TAP-like lines,
 # "N passed, N failed"; exit 0, 1, or 4 (skip).
 set -u
@@ -51,7 +52,7 @@ kern() { kern_in "$@"; }
 # The commands of client J (of NC clients), one per line.
 workload() {
 	local j=$1 nc=$2 g=$(($1 % 4)) prio
-	if [ "${CONC_SAME_PRIO:-0}" = 1 ]; then
+	if [ "${CONC_SAME_PRIO:-1}" = 1 ]; then
 		prio=0
 	else
 		prio=$(((j - nc / 2) * 10))
