@@ -402,5 +402,15 @@ int bf_test_run_fd(const struct bf_program *prog, int prog_fd, const void *pkt,
 /* Names of kernel objects, for bpftool (codegen/names.c): "@kind_@chain",
  * cut to fit and made of [A-Za-z0-9_]. */
 void bf_obj_name(char *buf, size_t len, const char *kind, const char *chain);
+/* Pins (codegen/pin.c). Paths are at most BF_PIN_PATH_MAX bytes. */
+#define BF_PIN_PATH_MAX 4096
+/* Kernel id of a program, map or link fd; 0 on error. */
+uint32_t bf_obj_id(int fd);
+/* mkdir -p, mode 0700. */
+int bf_pin_mkdir(const char *dir);
+/* Pin @fd as @dir/@name, atomically replacing what was there. */
+int bf_pin_fd(int fd, const char *dir, const char *name);
+/* Unlink @dir/@name if it is object @id (any object if @id is 0). */
+void bf_pin_remove(const char *dir, const char *name, uint32_t id);
 /* Bind the program's table, chain, family and hook as bpftool metadata. */
 int bf_program_bind_metadata(const struct bf_program *prog);

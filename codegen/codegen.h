@@ -190,6 +190,35 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 /** Take the chain off its hook and free; the last chain of an attach
  * point takes the dispatcher's kernel link with it. */
 void bf_link_free(struct bf_link **link);
+/**
+ * Forget the chain without touching the kernel: its fds are closed, it is
+ * not spliced out; the last chain of an attach point closes the
+ * dispatcher's fds without detaching. What is pinned (bf_link_pin(),
+ * bf_program_pin()) goes on filtering: a daemon stopping in persistent
+ * mode. What is not pinned goes when its last fd closes.
+ */
+void bf_link_release(struct bf_link **link);
+
+/**
+ * Pin the chain's attach point's dispatcher in bpffs directory @dir
+ * (created if missing): files link, prog and next (its program array).
+ * Once per attach point: a point pinned already keeps its directory. The
+ * pins go when the point's last chain is freed (bf_link_free()).
+ */
+int bf_link_pin(struct bf_link *link, const char *dir);
+
+/**
+ * Pin loaded program @prog in bpffs directory @dir (created if missing):
+ * prog, counters, keys, next (its program array: pinned, it keeps the
+ * next chain of the list when the daemon dies) and group_<i> for each
+ * group map. Each file is replaced atomically; group files of a previous
+ * program beyond @prog's groups are removed.
+ */
+int bf_program_pin(const struct bf_program *prog, const char *dir);
+
+/** Remove the files of @dir that are @prog's objects, then @dir if empty. */
+void bf_program_unpin(const struct bf_program *prog, const char *dir);
+
 /** The kernel link of the chain's attach point (its dispatcher's). */
 int bf_link_fd(const struct bf_link *link);
 /**

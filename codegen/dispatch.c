@@ -62,6 +62,8 @@ struct bf_dispatch {
 	int link_fd;
 	struct bf_link **members; /* in the order packets see them */
 	size_t n, cap;
+	/* Where the point's link, program and array are pinned, or NULL. */
+	char *pin_dir;
 	struct bf_dispatch *next;
 };
 
@@ -171,7 +173,21 @@ static int _bf_succ(const struct bf_dispatch *d, size_t i)
 	return i + 1 < d->n ? d->members[i + 1]->prog_fd : -1;
 }
 
-static void _bf_dispatch_free(struct bf_dispatch *d)
+static void _bf_dispatch_unpin(struct bf_dispatch *d)
+{
+	if (!d->pin_dir)
+		return;
+	bf_pin_remove(d->pin_dir, "link", bf_obj_id(d->link_fd));
+	bf_pin_remove(d->pin_dir, "prog", bf_obj_id(d->prog_fd));
+	bf_pin_remove(d->pin_dir, "next", bf_obj_id(d->next_fd));
+	(void)rmdir(d->pin_dir);
+	free(d->pin_dir);
+	d->pin_dir = NULL;
+}
+
+/* @detach: take the point off its hook (and its pins away); else only
+ * forget it, leaving whatever is pinned running. */
+static void _bf_dispatch_free(struct bf_dispatch *d, bool detach)
 {
 	for (struct bf_dispatch **p = &_bf_dispatches; *p; p = &(*p)->next) {
 		if (*p == d) {
@@ -179,13 +195,20 @@ static void _bf_dispatch_free(struct bf_dispatch *d)
 			break;
 		}
 	}
+	if (detach)
+		_bf_dispatch_unpin(d);
+	free(d->pin_dir);
 	if (d->link_fd >= 0) {
-		(void)bpf_link_detach(d->link_fd);
+		if (detach)
+			(void)bpf_link_detach(d->link_fd);
 		close(d->link_fd);
 	}
 	if (d->prog_fd >= 0)
 		close(d->prog_fd);
-	bf_dispatch_retire_fd(d->next_fd);
+	if (detach)
+		bf_dispatch_retire_fd(d->next_fd);
+	else
+		close(d->next_fd);
 	free(d->members);
 	free(d);
 }
@@ -356,7 +379,7 @@ int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
 
 err_unused:
 	if (d && !d->n)
-		_bf_dispatch_free(d);
+		_bf_dispatch_free(d, true);
 err_close:
 	if (l->prog_fd >= 0)
 		close(l->prog_fd);
@@ -456,11 +479,65 @@ void bf_link_free(struct bf_link **link)
 		d->n--;
 	}
 	if (!d->n)
-		_bf_dispatch_free(d);
+		_bf_dispatch_free(d, true);
 	close(l->prog_fd);
 	bf_dispatch_retire_fd(l->next_fd);
 	free(l);
 	*link = NULL;
+}
+
+void bf_link_release(struct bf_link **link)
+{
+	struct bf_link *l;
+	struct bf_dispatch *d;
+	size_t i;
+
+	if (!link || !*link)
+		return;
+	l = *link;
+	d = l->d;
+	i = _bf_index(d, l);
+	/* No splice: the chain stays in the list packets see. */
+	if (i < d->n) {
+		memmove(&d->members[i], &d->members[i + 1],
+			(d->n - i - 1) * sizeof(*d->members));
+		d->n--;
+	}
+	if (!d->n)
+		_bf_dispatch_free(d, false);
+	close(l->prog_fd);
+	close(l->next_fd);
+	free(l);
+	*link = NULL;
+}
+
+int bf_link_pin(struct bf_link *link, const char *dir)
+{
+	struct bf_dispatch *d = link->d;
+	int r;
+
+	/* One point, one place: the first chain's path stays. */
+	if (d->pin_dir)
+		return 0;
+	r = bf_pin_mkdir(dir);
+	if (!r)
+		r = bf_pin_fd(d->next_fd, dir, "next");
+	if (!r)
+		r = bf_pin_fd(d->prog_fd, dir, "prog");
+	if (!r)
+		r = bf_pin_fd(d->link_fd, dir, "link");
+	if (!r) {
+		d->pin_dir = strdup(dir);
+		if (!d->pin_dir)
+			r = -ENOMEM;
+	}
+	if (r) {
+		bf_pin_remove(dir, "next", bf_obj_id(d->next_fd));
+		bf_pin_remove(dir, "prog", bf_obj_id(d->prog_fd));
+		bf_pin_remove(dir, "link", bf_obj_id(d->link_fd));
+		(void)rmdir(dir);
+	}
+	return r;
 }
 
 int bf_link_fd(const struct bf_link *link)
