@@ -172,7 +172,14 @@ diff-test: all
 	@BUILD=$(BUILD) selftests/diff/nft_diff.sh
 
 # The daemon, in the foreground with its default paths (root).
+# The daemon pins under /sys/fs/bpf/bpfilter: mount the bpffs first where
+# nothing did (systemd mounts it at boot), as the daemon refuses a
+# --bpffs-path that is not one.
+BPFFS_DEFAULT := /sys/fs/bpf
 run: $(DAEMON_BIN) $(PRELOAD_LIB) $(BFEXEC_BIN)
+	@[ "$$(stat -f -c %T $(BPFFS_DEFAULT) 2>/dev/null)" = bpf_fs ] || \
+		{ echo "mounting a bpffs on $(BPFFS_DEFAULT)"; \
+		  mount -t bpf bpf $(BPFFS_DEFAULT); }
 	$(DAEMON_BIN)
 
 check: all $(FUZZ_BINS)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "codegen/codegen.h"
 #include "daemon/front.h"
 #include "daemon/opts.h"
+#include "daemon/ruleset.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 
@@ -53,28 +55,43 @@ static void _bf_log_config(const struct bf_opts *opts)
 }
 
 /*
- * Persistence is not built yet: say so loudly rather than let a user
- * believe rules will survive a restart.
+ * Persistent mode: the pins go under BPFFS/bpfilter/, which must be on a
+ * BPF filesystem (pinning anywhere else fails, and a tmpfs would lose the
+ * pins' point: holding the objects).
  */
-static void _bf_warn_not_persistent(const struct bf_opts *opts)
+static int _bf_pins_prepare(const struct bf_opts *opts)
 {
+	_cleanup_free_ char *root = NULL;
 	struct statfs fs;
-
-	bf_warn("**************************************************************");
-	bf_warn("persistence is NOT implemented yet: nothing is pinned under");
-	bf_warn("%s/bpfilter and nothing is saved under %s.",
-		opts->bpffs_path, opts->runtime_dir);
-	bf_warn("Everything this daemon loads goes away when it stops, as with");
-	bf_warn("--transient (-t), which silences this warning.");
-	bf_warn("**************************************************************");
+	int r;
 
 	if (statfs(opts->bpffs_path, &fs) < 0) {
-		bf_warn("bpffs path %s: %s; pinning will need a bpffs there",
-			opts->bpffs_path, strerror(errno));
-	} else if (fs.f_type != BPF_FS_MAGIC) {
-		bf_warn("%s is not a bpf filesystem; pinning will need one",
-			opts->bpffs_path);
+		r = -errno;
+		bf_err("--bpffs-path %s: %s", opts->bpffs_path, strerror(-r));
+		bf_err("mount a BPF filesystem there (mount -t bpf bpf %s), pass another --bpffs-path, or run with --transient",
+		       opts->bpffs_path);
+		return r;
 	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		bf_err("--bpffs-path %s is not a BPF filesystem (statfs type 0x%lx, want 0x%lx)",
+		       opts->bpffs_path, (unsigned long)fs.f_type,
+		       (unsigned long)BPF_FS_MAGIC);
+		bf_err("mount one there (mount -t bpf bpf %s), pass another --bpffs-path, or run with --transient",
+		       opts->bpffs_path);
+		return -EINVAL;
+	}
+	if (asprintf(&root, "%s/bpfilter", opts->bpffs_path) < 0)
+		return -ENOMEM;
+	if (mkdir(root, 0700) && errno != EEXIST) {
+		r = -errno;
+		return bf_err_r(r, "cannot create %s", root);
+	}
+	r = bf_ruleset_set_pin_root(opts->bpffs_path);
+	if (r)
+		return bf_err_r(r, "cannot set the pin folder");
+	bf_info("pinning under %s", root);
+
+	return 0;
 }
 
 static void _bf_raise_nofile(void)
@@ -149,12 +166,19 @@ static int _bf_run(const struct bf_opts *opts)
 				BF_LOCK_NAME);
 
 	_bf_log_config(opts);
-	if (!opts->transient)
-		_bf_warn_not_persistent(opts);
+	if (!opts->transient) {
+		r = _bf_pins_prepare(opts);
+		if (r) {
+			bf_runtime_unlock(&lock_fd);
+			return r;
+		}
+	}
 
 	r = bf_server_new(&srv, opts);
 	if (!r) {
 		r = bf_server_run(srv, sigfd);
+		/* Fail-closed: what is pinned outlives the daemon. */
+		bf_ruleset_set_stopping();
 		bf_server_free(&srv);
 	}
 

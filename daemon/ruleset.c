@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
@@ -26,15 +28,37 @@
 #include "daemon/netns.h"
 #include "daemon/ruleset.h"
 
+/* Longest pin path. */
+#define BF_RS_PATH_MAX 4096
+
 struct bf_rs_chain {
 	/* Priority the programs were built and attached for. */
 	int32_t prio;
 	size_t n;
 	struct bf_program *progs[2];
 	struct bf_link *links[2];
+	/* Pins (persistent mode): the netns folder, the chain's folder
+	 * (below it, the programs' when there are two). NULL: not pinned. */
+	char *ns_dir;
+	char *dir;
+};
+
+struct bf_rs_pending {
+	struct bf_rs_base *base;
+	size_t table;
+	size_t idx;
+	struct bf_rs_chain *rs; /* new programs, then new links */
+	/* The running programs take the new rules in place (their maps are
+	 * updated, rs holds no program): codegen/update.c. */
+	bool in_place;
+	struct bf_update *ups[2];
 };
 
 static bool _bf_rs_dry_run;
+/* <bpffs>/bpfilter, or NULL: transient, nothing pinned. */
+static char *_bf_rs_pin_root;
+/* The daemon is stopping: handles are released, pins left running. */
+static bool _bf_rs_stopping;
 
 /* Messages are cut to the caller's buffer, on purpose. */
 __attribute__((format(printf, 3, 4)))
@@ -52,15 +76,200 @@ void bf_ruleset_set_dry_run(bool dry_run)
 	_bf_rs_dry_run = dry_run;
 }
 
+int bf_ruleset_set_pin_root(const char *bpffs)
+{
+	char *root = NULL;
+
+	if (bpffs && asprintf(&root, "%s/bpfilter", bpffs) < 0)
+		return -ENOMEM;
+	free(_bf_rs_pin_root);
+	_bf_rs_pin_root = root;
+	return 0;
+}
+
+void bf_ruleset_set_stopping(void)
+{
+	_bf_rs_stopping = true;
+}
+
+/* A file name from an object name: bpffs refuses '.', and '/' would be a
+ * folder. Both become '_'. */
+static void _bf_rs_name(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s", name);
+	for (char *c = buf; *c; c++) {
+		if (*c == '/' || *c == '.')
+			*c = '_';
+	}
+}
+
+/* The folder of the programs of chain @h (program @k of two: ipv4, ipv6). */
+static void _bf_rs_prog_dir(const struct bf_rs_chain *h, size_t k, char *buf,
+			    size_t len)
+{
+	if (h->n == 2)
+		snprintf(buf, len, "%s/%s", h->dir, k ? "ipv6" : "ipv4");
+	else
+		snprintf(buf, len, "%s", h->dir);
+}
+
+/* Folder of the attach point of program @prog: what makes it one point. */
+static void _bf_rs_point_dir(const struct bf_rs_chain *h,
+			     const struct bf_program *prog, char *buf,
+			     size_t len)
+{
+	enum bf_hook hook = bf_program_hook(prog);
+	char what[256];
+
+	switch (hook) {
+	case BF_HOOK_XDP:
+	case BF_HOOK_TC_INGRESS:
+	case BF_HOOK_TC_EGRESS:
+		_bf_rs_name(what, sizeof(what), bf_program_ifname(prog));
+		break;
+	case BF_HOOK_CGROUP_SKB_INGRESS:
+	case BF_HOOK_CGROUP_SKB_EGRESS:
+		_bf_rs_name(what, sizeof(what), bf_program_cgroup(prog));
+		break;
+	default:
+		snprintf(what, sizeof(what), "%s_%d",
+			 bf_program_nfproto(prog) == BF_NFPROTO_IPV6 ? "ipv6" : "ipv4",
+			 bf_program_priority(prog));
+		break;
+	}
+	snprintf(buf, len, "%s/dispatch/%s_%s", h->ns_dir, bf_hook_to_str(hook),
+		 what);
+}
+
+/* Remove @path and its parents up to @stop (excluded) while empty. */
+static void _bf_rs_rmdirs(const char *path, const char *stop)
+{
+	char buf[BF_RS_PATH_MAX];
+	size_t l = strlen(stop);
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	while (strlen(buf) > l && !strncmp(buf, stop, l)) {
+		char *slash;
+
+		if (rmdir(buf))
+			return;
+		slash = strrchr(buf, '/');
+		if (!slash)
+			return;
+		*slash = '\0';
+	}
+}
+
+/* Take @h's pins away: the chain is gone. */
+static void _bf_rs_unpin(struct bf_rs_chain *h)
+{
+	char dir[BF_RS_PATH_MAX];
+
+	if (!h->dir)
+		return;
+	for (size_t k = 0; k < h->n; k++) {
+		if (!h->progs[k])
+			continue;
+		_bf_rs_prog_dir(h, k, dir, sizeof(dir));
+		bf_program_unpin(h->progs[k], dir);
+	}
+	_bf_rs_rmdirs(h->dir, _bf_rs_pin_root);
+}
+
+/*
+ * Pin the new programs of pending chain @p in their folder (the old
+ * program's files there are replaced one by one, atomically), and take
+ * the old folder away when the chain was renamed. Before the handle takes
+ * them (_bf_rs_keep()), while the old programs are known. Logged, not
+ * fatal: the commit is visible already.
+ */
+static void _bf_rs_pin_progs(const struct bf_netns_ctx *ctx,
+			     const struct bf_table *ir, struct bf_rs_pending *p)
+{
+	char ns_dir[BF_RS_PATH_MAX], dir[BF_RS_PATH_MAX], pdir[BF_RS_PATH_MAX];
+	char table[256], chain[256];
+	struct bf_rs_chain *h = p->rs, *old = p->base->rs;
+	int r;
+
+	_bf_rs_name(table, sizeof(table), ir->name);
+	_bf_rs_name(chain, sizeof(chain), p->base->name);
+	bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir));
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s_%s/%s", ns_dir,
+			     bf_family_to_str(ir->family), table, chain) >=
+	    sizeof(dir)) {
+		bf_err("ruleset: chain '%s': pin path too long", p->base->name);
+		return;
+	}
+	h->dir = strdup(dir);
+	h->ns_dir = strdup(ns_dir);
+	if (!h->dir || !h->ns_dir) {
+		bf_err("ruleset: cannot pin %s: out of memory", dir);
+		return;
+	}
+	for (size_t k = 0; k < h->n; k++) {
+		_bf_rs_prog_dir(h, k, pdir, sizeof(pdir));
+		r = bf_program_pin(h->progs[k], pdir);
+		if (r)
+			bf_err("ruleset: cannot pin chain programs in %s: %s",
+			       pdir, strerror(-r));
+	}
+	if (old && old->dir && strcmp(old->dir, h->dir))
+		_bf_rs_unpin(old);
+}
+
+/* Pin the attach points of @h's links. */
+static void _bf_rs_pin_links(struct bf_rs_chain *h)
+{
+	char pdir[BF_RS_PATH_MAX];
+	int r;
+
+	for (size_t k = 0; h->ns_dir && k < h->n; k++) {
+		if (!h->links[k])
+			continue;
+		_bf_rs_point_dir(h, h->progs[k], pdir, sizeof(pdir));
+		r = bf_link_pin(h->links[k], pdir);
+		if (r)
+			bf_err("ruleset: cannot pin the attach point %s: %s", pdir,
+			       strerror(-r));
+	}
+}
+
+int bf_ruleset_netns_dir(const struct bf_netns_ctx *ctx, char *buf, size_t len)
+{
+	if (!_bf_rs_pin_root)
+		return -ENOENT;
+	snprintf(buf, len, "%s/netns-%llu", _bf_rs_pin_root,
+		 (unsigned long long)ctx->ino);
+	return 0;
+}
+
 void bf_rs_chain_free(struct bf_rs_chain **rs)
 {
-	if (!*rs)
+	struct bf_rs_chain *h = *rs;
+	bool keep;
+
+	if (!h)
 		return;
-	for (size_t i = 0; i < (*rs)->n; i++) {
-		bf_link_free(&(*rs)->links[i]);
-		bf_program_free(&(*rs)->progs[i]);
+	/* A stopping daemon leaves what is pinned running (fail-closed). */
+	keep = _bf_rs_stopping && h->dir;
+	if (!keep)
+		_bf_rs_unpin(h);
+	for (size_t i = 0; i < h->n; i++) {
+		if (keep)
+			bf_link_release(&h->links[i]);
+		else
+			bf_link_free(&h->links[i]);
+		bf_program_free(&h->progs[i]);
 	}
-	free(*rs);
+	if (!keep && h->ns_dir) {
+		char d[BF_RS_PATH_MAX];
+
+		snprintf(d, sizeof(d), "%s/dispatch", h->ns_dir);
+		_bf_rs_rmdirs(d, _bf_rs_pin_root);
+	}
+	free(h->dir);
+	free(h->ns_dir);
+	free(h);
 	*rs = NULL;
 }
 
@@ -106,16 +315,6 @@ int bf_rs_chain_policy_counter(const struct bf_rs_chain *owner,
 	return found ? 0 : -ENOENT;
 }
 
-struct bf_rs_pending {
-	struct bf_rs_base *base;
-	size_t table;
-	size_t idx;
-	struct bf_rs_chain *rs; /* new programs, then new links */
-	/* The running programs take the new rules in place (their maps are
-	 * updated, rs holds no program): codegen/update.c. */
-	bool in_place;
-	struct bf_update *ups[2];
-};
 
 /* The declared attach point goes into the IR base chain. */
 static int _bf_rs_prepare(struct bf_table *ir, const struct bf_rs_base *b,
@@ -330,11 +529,19 @@ static void _bf_rs_keep(struct bf_rs_pending *p)
 		/* Dormant: unhooked, the programs kept. */
 		if (b->dormant)
 			bf_link_free(&b->rs->links[k]);
+		/* Its pins were replaced by the new program's
+		 * (_bf_rs_pin_progs()). */
 		bf_program_free(&b->rs->progs[k]);
 		b->rs->progs[k] = TAKE_PTR(h->progs[k]);
 		/* Attached now, having had no device before or waking up. */
 		if (!b->rs->links[k])
 			b->rs->links[k] = TAKE_PTR(h->links[k]);
+	}
+	if (h->dir) {
+		free(b->rs->dir);
+		free(b->rs->ns_dir);
+		b->rs->dir = TAKE_PTR(h->dir);
+		b->rs->ns_dir = TAKE_PTR(h->ns_dir);
 	}
 	free(h);
 }
@@ -416,9 +623,17 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 	if (r)
 		goto out;
 
-	/* 3. The handles take the new programs and links. */
-	for (size_t i = 0; i < n_pend; i++)
+	/* 3. The handles take the new programs and links, pinned. */
+	for (size_t i = 0; i < n_pend; i++) {
+		bool pin = !pend[i].in_place && _bf_rs_pin_root &&
+			   !_bf_rs_dry_run;
+
+		if (pin)
+			_bf_rs_pin_progs(ctx, tables[pend[i].table].ir, &pend[i]);
 		_bf_rs_keep(&pend[i]);
+		if (pin)
+			_bf_rs_pin_links(pend[i].base->rs);
+	}
 
 out:
 	for (size_t i = 0; i < n_pend; i++) {

@@ -170,3 +170,22 @@ int bf_rs_chain_policy_counter(const struct bf_rs_chain *owner,
  * counters read -ENOENT. Off by default.
  */
 void bf_ruleset_set_dry_run(bool dry_run);
+
+/**
+ * Persistent mode: pin every chain's programs and maps, and every attach
+ * point's dispatcher, under @bpffs/bpfilter/ (Documentation/daemon.md,
+ * "Pins"); NULL (the default): pin nothing (--transient).
+ * @return 0 or -ENOMEM.
+ */
+int bf_ruleset_set_pin_root(const char *bpffs);
+
+/**
+ * The daemon is stopping: from now on bf_rs_chain_free() of a pinned
+ * chain only closes the daemon's descriptors, leaving the programs
+ * attached and filtering (fail-closed). Unpinned chains go as before.
+ */
+void bf_ruleset_set_stopping(void);
+
+/** The pin folder of @ctx's namespace; -ENOENT when nothing is pinned. */
+int bf_ruleset_netns_dir(const struct bf_netns_ctx *ctx, char *buf,
+			 size_t len);
