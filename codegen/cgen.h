@@ -412,5 +412,8 @@ int bf_pin_mkdir(const char *dir);
 int bf_pin_fd(int fd, const char *dir, const char *name);
 /* Unlink @dir/@name if it is object @id (any object if @id is 0). */
 void bf_pin_remove(const char *dir, const char *name, uint32_t id);
+/* The id of the program array program @prog_fd uses (its next chain's,
+ * or a dispatcher's): 0 or -ENOENT (codegen/adopt.c). */
+int bf_prog_next_map_id(int prog_fd, uint32_t *id);
 /* Bind the program's table, chain, family and hook as bpftool metadata. */
 int bf_program_bind_metadata(const struct bf_program *prog);
