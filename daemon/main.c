@@ -21,6 +21,7 @@
 #include "codegen/codegen.h"
 #include "daemon/front.h"
 #include "daemon/opts.h"
+#include "daemon/persist.h"
 #include "daemon/ruleset.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
@@ -89,7 +90,10 @@ static int _bf_pins_prepare(const struct bf_opts *opts)
 	r = bf_ruleset_set_pin_root(opts->bpffs_path);
 	if (r)
 		return bf_err_r(r, "cannot set the pin folder");
-	bf_info("pinning under %s", root);
+	r = bf_persist_init(opts->runtime_dir, opts->bpffs_path);
+	if (r)
+		return r;
+	bf_info("pinning under %s, state in %s/state", root, opts->runtime_dir);
 
 	return 0;
 }
