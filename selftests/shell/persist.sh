@@ -156,7 +156,9 @@ if start_daemon "$bf_tmpdir/d2.log" --bpffs-path "$BPFFS"; then
 else
 	bf_not_ok "persistent daemon starts"
 fi
-rm -rf "${BPFFS:?}/bpfilter"
+# The documented clean-up: pins and state.
+clean_up() { rm -rf "${BPFFS:?}/bpfilter" "${RUNDIR:?}/state"; }
+clean_up
 bf_check "removing the pins removes the rules" unfiltered
 
 if start_daemon "$bf_tmpdir/d3.log" --bpffs-path "$BPFFS"; then
@@ -167,7 +169,7 @@ if start_daemon "$bf_tmpdir/d3.log" --bpffs-path "$BPFFS"; then
 else
 	bf_not_ok "persistent daemon starts again"
 fi
-rm -rf "${BPFFS:?}/bpfilter"
+clean_up
 
 # ---- (d) pins follow changes
 if start_daemon "$bf_tmpdir/d4.log" --bpffs-path "$BPFFS"; then
@@ -185,6 +187,6 @@ if start_daemon "$bf_tmpdir/d4.log" --bpffs-path "$BPFFS"; then
 else
 	bf_not_ok "persistent daemon starts a third time"
 fi
-rm -rf "${BPFFS:?}/bpfilter"
+clean_up
 
 bf_finish
