@@ -154,8 +154,12 @@ FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
 # (run in dry-run mode: generate, never load or attach). Nothing stubbed.
 FUZZ_EXTRA_fuzz_nft_msg := $(wildcard nfnl/nft_*.c) nfnl/transport.c \
 	daemon/client.c daemon/request.c daemon/front.c daemon/netns.c \
-	daemon/ruleset.c $(CODEGEN_SRCS)
+	daemon/ruleset.c daemon/persist.c $(CODEGEN_SRCS)
 FUZZ_LIBS_fuzz_nft_msg = $(LIBS_BPF)
+# The persisted state: the file and the nft section (daemon/persist.c,
+# nfnl/nft_persist.c), with what they reach.
+FUZZ_EXTRA_fuzz_state := $(FUZZ_EXTRA_fuzz_nft_msg)
+FUZZ_LIBS_fuzz_state = $(LIBS_BPF)
 
 $(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/*.c nfnl/*.h daemon/*.c daemon/*.h codegen/*.c codegen/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -397,6 +397,8 @@ static int _bf_restore_rec(struct bf_nft_restore *rs, uint32_t kind,
 			break;
 		c->handle = _bf_msg_u64(p + 4, ml, NFTA_CHAIN_HANDLE);
 		if (dl && c->base) {
+			/* A second record of the chain: the last one counts. */
+			free(c->adopt);
 			c->adopt = malloc(dl);
 			if (!c->adopt)
 				return -ENOMEM;
