@@ -8,6 +8,8 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Where `make install` puts bpfilter.service.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 BUILD ?= build
 CC ?= gcc
 SANITIZE ?= 0
@@ -212,6 +214,10 @@ install: all
 	install -m 0755 $(BFEXEC_BIN) $(DESTDIR)$(PREFIX)/bin/bfexec
 	install -m 0644 Documentation/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 Documentation/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' daemon/systemd/bpfilter.service.in \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/bpfilter.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/bpfilter.service
 
 clean:
 	rm -rf build build-san

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stddef.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -98,6 +101,35 @@ static int _bf_pins_prepare(const struct bf_opts *opts)
 	return 0;
 }
 
+/*
+ * systemd readiness (Type=notify): READY=1 on $NOTIFY_SOCKET once clients
+ * can connect, the sd_notify(3) protocol without libsystemd. Nothing
+ * without the variable.
+ */
+static void _bf_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char msg[] = "READY=1\nSTATUS=serving";
+	socklen_t len;
+	int fd;
+
+	if (!path || !path[0] || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	/* An abstract socket is written with a leading '@'. */
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, len) < 0)
+		bf_warn("cannot notify systemd on %s: %s", path, strerror(errno));
+	close(fd);
+}
+
 static void _bf_raise_nofile(void)
 {
 	struct rlimit rl;
@@ -180,6 +212,7 @@ static int _bf_run(const struct bf_opts *opts)
 
 	r = bf_server_new(&srv, opts);
 	if (!r) {
+		_bf_notify_ready();
 		r = bf_server_run(srv, sigfd);
 		/* Fail-closed: what is pinned outlives the daemon. */
 		bf_ruleset_set_stopping();

@@ -272,6 +272,29 @@ else
 fi
 mountpoint -q "$tmp/bpffs" && umount -l "$tmp/bpffs"
 
+# ---- systemd readiness: READY=1 on $NOTIFY_SOCKET once it listens.
+if command -v python3 >/dev/null; then
+	out=$(timeout 20 python3 - "$BPFILTER" "$tmp" <<'PYEOF'
+import os, socket, subprocess, sys
+bpfilter, tmp = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(tmp + "/notify")
+s.settimeout(10)
+p = subprocess.Popen([bpfilter, "-t", "--runtime-dir", tmp + "/run4"],
+                     env=dict(os.environ, NOTIFY_SOCKET=tmp + "/notify"),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    msg = s.recv(256).decode()
+    print("listening" if os.path.exists(tmp + "/run4/daemon.sock") else "early", msg.split()[0])
+finally:
+    p.terminate()
+    print("rc", p.wait())
+PYEOF
+)
+	[ "$out" = "$(printf 'listening READY=1\nrc 0')" ]
+	check "systemd readiness: READY=1 once the socket listens" $? "$out"
+fi
+
 # ---- Without -t on a directory that is not a bpffs: refused.
 timeout 10 "$BPFILTER" --runtime-dir "$tmp/run3" --bpffs-path "$tmp" \
 	>"$tmp/d6.log" 2>&1; rc=$?
