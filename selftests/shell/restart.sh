@@ -10,9 +10,9 @@
 #       times: ping gets every reply, and the counting rule's counter,
 #       listed after the last start, equals the requests sent (counters
 #       go on across restarts, nothing accepted is dropped);
-#   (b) two network namespaces with different rulesets: `nft -a list
-#       ruleset` in each is byte-identical across a restart, and both
-#       still filter;
+#   (b) two network namespaces with different rulesets (ip, inet, netdev
+#       on TCX): `nft -a list ruleset` in each is byte-identical across a
+#       restart, and both still filter;
 #   (c) an in-place update after a restore (a rule added to a run of
 #       similar rules) updates the running program's map and filters;
 #   (d) kill -9 during a stream of batches, then a restart, $BF_RESTART_ROUNDS
@@ -190,6 +190,14 @@ table inet a$$ {
 	}
 }
 EOF
+bnft -f - <<EOF || bf_not_ok "netdev ruleset in NS_B"
+table netdev n$$ {
+	chain ing {
+		type filter hook ingress device $BF_IF_B priority 0; policy accept;
+		udp dport 6500 counter drop
+	}
+}
+EOF
 bnft -a list ruleset >"$bf_tmpdir/b.before"
 anft -a list ruleset >"$bf_tmpdir/a.before"
 bf_check "restart with two namespaces" restart
@@ -202,6 +210,7 @@ bf_check "NS_A: nft -a list ruleset byte-identical across a restart" \
 bf_check "NS_A: its rule still filters (6000 dropped)" a_drops 6000
 bf_check "NS_A: 6001 passes" a_passes 6001
 bf_check "NS_B: 7002 dropped" drops 7002
+bf_check "NS_B: the netdev (TCX) chain still filters (6500 dropped)" drops 6500
 
 # ---- (c) in-place update after a restore (16 similar rules: one map)
 last=$(sed -n 's/.*# handle \([0-9]*\)$/\1/p' "$bf_tmpdir/b.before" | sort -n | tail -1)
