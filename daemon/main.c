@@ -56,6 +56,10 @@ static void _bf_log_config(const struct bf_opts *opts)
 
 	bf_codegen_set_verbose(bf_opts_verbose(opts, BF_VERBOSE_BYTECODE),
 			       bf_opts_verbose(opts, BF_VERBOSE_BPF));
+	/* Tests: a crash between a swap and its pins (ruleset.h). */
+	if (getenv("BF_TEST_CRASH") &&
+	    !strcmp(getenv("BF_TEST_CRASH"), "after-swap"))
+		bf_ruleset_set_test_crash(true);
 }
 
 /*

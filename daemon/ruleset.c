@@ -12,6 +12,7 @@
  *   TC / XDP hook with a device  -> a TCX or XDP link
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +63,9 @@ static bool _bf_rs_dry_run;
 static char *_bf_rs_pin_root;
 /* The daemon is stopping: handles are released, pins left running. */
 static bool _bf_rs_stopping;
+/* Tests: die by SIGKILL right after the first swap of a running program,
+ * before its final pins (bf_ruleset_set_test_crash()). */
+static bool _bf_rs_test_crash;
 
 /* Messages are cut to the caller's buffer, on purpose. */
 __attribute__((format(printf, 3, 4)))
@@ -93,6 +97,11 @@ int bf_ruleset_set_pin_root(const char *bpffs)
 void bf_ruleset_set_stopping(void)
 {
 	_bf_rs_stopping = true;
+}
+
+void bf_ruleset_set_test_crash(bool crash)
+{
+	_bf_rs_test_crash = crash;
 }
 
 /* A file name from an object name: bpffs refuses '.', and '/' would be a
@@ -834,13 +843,48 @@ static void _bf_rs_fail(struct bf_rs_error *err, enum bf_rs_stage stage,
 	err->base = base;
 }
 
+/*
+ * Pin the new programs of @pend under <netns>/staging/<i>_<k> before
+ * they are swapped in; removed once the commit is over (the final pins
+ * hold them then, or they were not taken). True if anything was staged.
+ */
+static bool _bf_rs_stage(const struct bf_netns_ctx *ctx,
+			 struct bf_rs_pending *pend, size_t n_pend, char *stage,
+			 size_t len)
+{
+	char ns_dir[BF_RS_PATH_MAX], dir[BF_RS_PATH_MAX];
+	bool any = false;
+
+	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)) ||
+	    (size_t)snprintf(stage, len, "%s/staging", ns_dir) >= len)
+		return false;
+	for (size_t i = 0; i < n_pend; i++) {
+		const struct bf_rs_chain *h = pend[i].rs;
+
+		for (size_t k = 0; !pend[i].in_place && h && k < h->n; k++) {
+			int r;
+
+			if ((size_t)snprintf(dir, sizeof(dir), "%s/%zu_%zu", stage,
+					     i, k) >= sizeof(dir))
+				continue;
+			r = bf_program_pin(h->progs[k], dir);
+			if (r)
+				bf_warn("ruleset: cannot stage pins in %s: %s", dir,
+					strerror(-r));
+			any = true;
+		}
+	}
+	return any;
+}
+
 int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		      size_t n_tables, struct bf_rs_error *err)
 {
 	struct bf_rs_pending *pend = NULL;
 	size_t n_pend = 0;
 	struct timespec t0, t1;
-	bool restoring = false, adopted = false;
+	bool restoring = false, adopted = false, staged = false;
+	char stage[BF_RS_PATH_MAX];
 	int saved = -1;
 	int r = 0;
 
@@ -878,6 +922,12 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 	}
 	if (r)
 		goto out;
+
+	/* Staged pins: a program swapped in holds its next array (and so the
+	 * chains after it) from the moment packets reach it, even if the
+	 * daemon dies before the final pins. */
+	if (_bf_rs_pin_root && !_bf_rs_dry_run)
+		staged = _bf_rs_stage(ctx, pend, n_pend, stage, sizeof(stage));
 
 	/* 2. Attach or swap, in the client's netns. */
 	if (n_pend && !_bf_rs_dry_run) {
@@ -929,6 +979,15 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 	bf_netns_leave(&saved);
 	if (r)
 		goto out;
+	for (size_t i = 0; i < n_pend && _bf_rs_test_crash; i++) {
+		const struct bf_rs_chain *old = pend[i].base->rs;
+
+		if (!pend[i].in_place && old && old->links[0]) {
+			bf_warn("ruleset: test crash after the swap of chain '%s'",
+				pend[i].base->name);
+			raise(SIGKILL);
+		}
+	}
 
 	/* 3. The handles take the new programs and links, pinned. */
 	for (size_t i = 0; i < n_pend; i++) {
@@ -945,6 +1004,8 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		_bf_rs_sweep(ctx, pend, n_pend);
 
 out:
+	if (staged)
+		bf_ruleset_unpin_dir(stage);
 	for (size_t i = 0; i < n_pend; i++) {
 		bf_update_free(&pend[i].ups[0]);
 		bf_update_free(&pend[i].ups[1]);

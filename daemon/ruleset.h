@@ -214,3 +214,10 @@ int bf_rs_chain_describe(const struct bf_rs_chain *rs, void **buf,
 /** Remove folder @path of pins and everything in it (rm -r): what they
  * held goes once nothing else does. */
 void bf_ruleset_unpin_dir(const char *path);
+
+/**
+ * Tests (BF_TEST_CRASH=after-swap, read by daemon/main.c): the daemon
+ * kills itself with SIGKILL right after it swapped a running chain's
+ * program, before the final pins, to show the staged pins hold.
+ */
+void bf_ruleset_set_test_crash(bool crash);

@@ -12,7 +12,9 @@
 #       the rules filtering exactly as before (the dropped port dropped,
 #       the other passing); a clean stop (SIGTERM) too;
 #   (d) pins follow changes: a replaced rule, then kill -9: the datapath
-#       is the new rule's; a deleted table: its pins are gone.
+#       is the new rule's; a deleted table: its pins are gone;
+#   (e) a kill between a swap and its final pins (BF_TEST_CRASH hook):
+#       the staged pins keep the chains after the swapped one filtering.
 #
 # The test mounts its own bpffs on a temporary directory and passes
 # --bpffs-path: the host's /sys/fs/bpf, ruleset and interfaces are never
@@ -110,6 +112,7 @@ filters() {
 		! bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" "$1" 3
 }
 unfiltered() { bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" "$DROP" 3; }
+drops_port() { ! bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" "$1" 3; }
 
 # ---- (a) a bad --bpffs-path
 timeout 10 "$BPFILTER" --runtime-dir "$RUNDIR" --bpffs-path "$bf_tmpdir" \
@@ -186,6 +189,41 @@ if start_daemon "$bf_tmpdir/d4.log" --bpffs-path "$BPFFS"; then
 	bf_check "after kill -9: the replaced rule filters" filters "$PASS" "$DROP"
 else
 	bf_not_ok "persistent daemon starts a third time"
+fi
+clean_up
+
+# ---- (e) a kill between a swap and its final pins: the staged pins hold
+# the new program's next array, so the chain after it still filters.
+if BF_TEST_CRASH=after-swap start_daemon "$bf_tmpdir/d5.log" --bpffs-path "$BPFFS"; then
+	bnft -f - <<EOF
+table ip a$$ {
+	chain c {
+		type filter hook input priority 0; policy accept;
+		udp dport $DROP drop
+	}
+}
+EOF
+	# Attached last: runs first, before a$$.
+	bnft -f - <<EOF
+table ip b$$ {
+	chain c {
+		type filter hook input priority 0; policy accept;
+		udp dport 4545 drop
+	}
+}
+EOF
+	h=$(bnft -a list chain ip "b$$" c | sed -n 's/.*dport 4545 drop # handle \([0-9]*\)/\1/p')
+	bnft replace rule ip "b$$" c handle "$h" udp dport 4646 drop 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	bf_untrack_pid "$DPID"
+	DPID=
+	bf_check "the daemon died right after the swap (test hook)" \
+		grep -q "test crash after the swap of chain 'c'" "$bf_tmpdir/d5.log"
+	bf_check "after a kill between swap and pins: the chain after it still drops $DROP" \
+		drops_port "$DROP"
+	bf_check "... and the new program runs (4646 dropped)" drops_port 4646
+else
+	bf_not_ok "persistent daemon starts with the crash hook"
 fi
 clean_up
 
