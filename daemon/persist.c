@@ -300,11 +300,67 @@ int bf_state_parse(const void *buf, size_t len, struct bf_state *st,
 	return 0;
 }
 
-/* An fd of the namespace (@dev, @ino, @cookie): any process in it, or a
- * name `ip netns` keeps. -ENOENT: it is gone. */
+/* Open @path if it is the namespace (@dev, @ino, @cookie): its fd, or -1. */
+static int _bf_netns_try(const char *path, uint64_t dev, uint64_t ino,
+			 uint64_t cookie)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) || (uint64_t)st.st_ino != ino ||
+	    (uint64_t)st.st_dev != dev)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && cookie && bf_netns_fd_cookie(fd) != cookie) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* A namespace bind-mounted anywhere (ip netns, container runtimes):
+ * the nsfs mount points of /proc/self/mountinfo. */
+static int _bf_netns_find_mounted(uint64_t dev, uint64_t ino, uint64_t cookie)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - nsfs "), *p = line;
+		char mnt[4096];
+
+		if (!sep)
+			continue;
+		/* Fields: id parent major:minor root mount-point ... */
+		for (int i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (!p || sscanf(p, "%4095s", mnt) != 1)
+			continue;
+		/* Spaces and such are octal escapes; such a path is skipped. */
+		if (strchr(mnt, '\\'))
+			continue;
+		fd = _bf_netns_try(mnt, dev, ino, cookie);
+	}
+	fclose(f);
+	return fd;
+}
+
+/* An fd of the namespace (@dev, @ino, @cookie): a bind mount of it (a
+ * name `ip netns` or a container runtime keeps) or a process in it.
+ * -ENOENT: it is gone. */
 static int _bf_netns_find(uint64_t dev, uint64_t ino, uint64_t cookie)
 {
 	static const char *const roots[] = { "/run/netns", "/proc" };
+	int mfd = _bf_netns_find_mounted(dev, ino, cookie);
+
+	if (mfd >= 0)
+		return mfd;
 
 	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
 		DIR *d = opendir(roots[i]);
@@ -314,7 +370,6 @@ static int _bf_netns_find(uint64_t dev, uint64_t ino, uint64_t cookie)
 			continue;
 		while ((e = readdir(d))) {
 			char path[512];
-			struct stat st;
 			int fd;
 
 			if (e->d_name[0] == '.')
@@ -323,16 +378,9 @@ static int _bf_netns_find(uint64_t dev, uint64_t ino, uint64_t cookie)
 				continue;
 			snprintf(path, sizeof(path), i ? "%s/%s/ns/net" : "%s/%s",
 				 roots[i], e->d_name);
-			if (stat(path, &st) || (uint64_t)st.st_ino != ino ||
-			    (uint64_t)st.st_dev != dev)
-				continue;
-			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd = _bf_netns_try(path, dev, ino, cookie);
 			if (fd < 0)
 				continue;
-			if (cookie && bf_netns_fd_cookie(fd) != cookie) {
-				close(fd);
-				continue;
-			}
 			closedir(d);
 			return fd;
 		}

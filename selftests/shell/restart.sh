@@ -13,6 +13,8 @@
 #   (b) two network namespaces with different rulesets (ip, inet, netdev
 #       on TCX): `nft -a list ruleset` in each is byte-identical across a
 #       restart, and both still filter;
+#   (b2) a namespace deleted while the daemon was stopped: its state and
+#       pins are released at start, the others restored;
 #   (c) an in-place update after a restore (a rule added to a run of
 #       similar rules) updates the running program's map and filters;
 #   (d) kill -9 during a stream of batches, then a restart, $BF_RESTART_ROUNDS
@@ -54,6 +56,7 @@ done
 
 cleanup() {
 	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	[ -n "${NS_C:-}" ] && ip netns del "$NS_C" 2>/dev/null
 	[ -n "$BPFFS" ] && mountpoint -q "$BPFFS" && umount -l "$BPFFS"
 	bf_cleanup
 }
@@ -211,6 +214,25 @@ bf_check "NS_A: its rule still filters (6000 dropped)" a_drops 6000
 bf_check "NS_A: 6001 passes" a_passes 6001
 bf_check "NS_B: 7002 dropped" drops 7002
 bf_check "NS_B: the netdev (TCX) chain still filters (6500 dropped)" drops 6500
+
+# ---- (b2) a namespace that is gone by the restart: released
+NS_C="bf-c-$$-$RANDOM"
+if ip netns add "$NS_C"; then
+	cino=$(ip netns exec "$NS_C" stat -L -c %i /proc/self/ns/net)
+	nft_in "$NS_C" add table ip c$$ &&
+		nft_in "$NS_C" add chain ip c$$ in '{ type filter hook input priority 0; }'
+	bf_check "NS_C: pinned and saved" \
+		test -e "$BPFFS/bpfilter/netns-$cino/ip_c$$/in/prog" -a -e "$RUNDIR/state/netns-$cino"
+	stop_daemon TERM
+	ip netns del "$NS_C" && NS_C=
+	start_daemon
+	bf_check "a namespace gone by the restart is said released" \
+		grep -q "restore: netns $cino is gone: releasing its state and pins" "$DLOG"
+	bf_check "... its state file is removed" test ! -e "$RUNDIR/state/netns-$cino"
+	bf_check "... and its pins" test ! -e "$BPFFS/bpfilter/netns-$cino"
+	bf_check "... the other namespaces are restored" \
+		eval "bnft list ruleset | grep -q 'table ip $T'"
+fi
 
 # ---- (c) in-place update after a restore (16 similar rules: one map)
 last=$(sed -n 's/.*# handle \([0-9]*\)$/\1/p' "$bf_tmpdir/b.before" | sort -n | tail -1)
