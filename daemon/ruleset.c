@@ -188,6 +188,23 @@ static void _bf_rs_unpin(struct bf_rs_chain *h)
 	_bf_rs_rmdirs(h->dir, _bf_rs_pin_root);
 }
 
+/* The chain folder of base chain @name of @ir in @ctx's netns. */
+static int _bf_rs_chain_dir(const struct bf_netns_ctx *ctx,
+			    const struct bf_table *ir, const char *name,
+			    char *buf, size_t len)
+{
+	char ns_dir[BF_RS_PATH_MAX], table[256], chain[256];
+
+	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)))
+		return -ENOENT;
+	_bf_rs_name(table, sizeof(table), ir->name);
+	_bf_rs_name(chain, sizeof(chain), name);
+	if ((size_t)snprintf(buf, len, "%s/%s_%s/%s", ns_dir,
+			     bf_family_to_str(ir->family), table, chain) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 /*
  * Pin the new programs of pending chain @p in their folder (the old
  * program's files there are replaced one by one, atomically), and take
@@ -199,16 +216,11 @@ static void _bf_rs_pin_progs(const struct bf_netns_ctx *ctx,
 			     const struct bf_table *ir, struct bf_rs_pending *p)
 {
 	char ns_dir[BF_RS_PATH_MAX], dir[BF_RS_PATH_MAX], pdir[BF_RS_PATH_MAX];
-	char table[256], chain[256];
 	struct bf_rs_chain *h = p->rs, *old = p->base->rs;
 	int r;
 
-	_bf_rs_name(table, sizeof(table), ir->name);
-	_bf_rs_name(chain, sizeof(chain), p->base->name);
-	bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir));
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s_%s/%s", ns_dir,
-			     bf_family_to_str(ir->family), table, chain) >=
-	    sizeof(dir)) {
+	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)) ||
+	    _bf_rs_chain_dir(ctx, ir, p->base->name, dir, sizeof(dir))) {
 		bf_err("ruleset: chain '%s': pin path too long", p->base->name);
 		return;
 	}
@@ -365,22 +377,6 @@ static int _bf_rs_prepare(struct bf_table *ir, const struct bf_rs_base *b,
  * programs in place (@ups, codegen/update.c), or new programs, loaded
  * (*@out). An inet chain's two programs go the same way.
  */
-/* The chain folder of base chain @name of @ir in @ctx's netns. */
-static int _bf_rs_chain_dir(const struct bf_netns_ctx *ctx,
-			    const struct bf_table *ir, const char *name,
-			    char *buf, size_t len)
-{
-	char ns_dir[BF_RS_PATH_MAX], table[256], chain[256];
-
-	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)))
-		return -ENOENT;
-	_bf_rs_name(table, sizeof(table), ir->name);
-	_bf_rs_name(chain, sizeof(chain), name);
-	if ((size_t)snprintf(buf, len, "%s/%s_%s/%s", ns_dir,
-			     bf_family_to_str(ir->family), table, chain) >= len)
-		return -ENAMETOOLONG;
-	return 0;
-}
 
 /*
  * Description blob of a handle (bf_rs_chain_describe()):
