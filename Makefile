@@ -8,6 +8,8 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Where `make install` puts bpfilter.service.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 BUILD ?= build
 CC ?= gcc
 SANITIZE ?= 0
@@ -167,8 +169,12 @@ FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
 # (run in dry-run mode: generate, never load or attach). Nothing stubbed.
 FUZZ_EXTRA_fuzz_nft_msg := $(wildcard nfnl/nft_*.c) nfnl/transport.c \
 	daemon/client.c daemon/request.c daemon/front.c daemon/netns.c \
-	daemon/ruleset.c $(CODEGEN_SRCS)
+	daemon/ruleset.c daemon/persist.c $(CODEGEN_SRCS)
 FUZZ_LIBS_fuzz_nft_msg = $(LIBS_BPF)
+# The persisted state: the file and the nft section (daemon/persist.c,
+# nfnl/nft_persist.c), with what they reach.
+FUZZ_EXTRA_fuzz_state := $(FUZZ_EXTRA_fuzz_nft_msg)
+FUZZ_LIBS_fuzz_state = $(LIBS_BPF)
 
 $(BUILD)/fuzz/%: selftests/fuzz/%.c $(FUZZ_DEPS_SRCS) $(wildcard nfnl/*.c nfnl/*.h daemon/*.c daemon/*.h codegen/*.c codegen/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -185,7 +191,14 @@ diff-test: all
 	@BUILD=$(BUILD) selftests/diff/nft_diff.sh
 
 # The daemon, in the foreground with its default paths (root).
+# The daemon pins under /sys/fs/bpf/bpfilter: mount the bpffs first where
+# nothing did (systemd mounts it at boot), as the daemon refuses a
+# --bpffs-path that is not one.
+BPFFS_DEFAULT := /sys/fs/bpf
 run: $(DAEMON_BIN) $(PRELOAD_LIB) $(BFEXEC_BIN)
+	@[ "$$(stat -f -c %T $(BPFFS_DEFAULT) 2>/dev/null)" = bpf_fs ] || \
+		{ echo "mounting a bpffs on $(BPFFS_DEFAULT)"; \
+		  mount -t bpf bpf $(BPFFS_DEFAULT); }
 	$(DAEMON_BIN)
 
 check: all $(FUZZ_BINS)
@@ -214,6 +227,10 @@ install: all
 	install -m 0755 $(BFEXEC_BIN) $(DESTDIR)$(PREFIX)/bin/bfexec
 	install -m 0644 Documentation/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 Documentation/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' daemon/systemd/bpfilter.service.in \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/bpfilter.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/bpfilter.service
 
 clean:
 	rm -rf build build-san

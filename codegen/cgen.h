@@ -405,5 +405,18 @@ void bf_obj_name(char *buf, size_t len, const char *kind, const char *chain);
 /* A map of @prog: "@kind<family>.<table>.<chain>", cut to fit. */
 void bf_map_name(char *buf, size_t len, const struct bf_program *prog,
 		 char kind);
+/* Pins (codegen/pin.c). Paths are at most BF_PIN_PATH_MAX bytes. */
+#define BF_PIN_PATH_MAX 4096
+/* Kernel id of a program, map or link fd; 0 on error. */
+uint32_t bf_obj_id(int fd);
+/* mkdir -p, mode 0700. */
+int bf_pin_mkdir(const char *dir);
+/* Pin @fd as @dir/@name, atomically replacing what was there. */
+int bf_pin_fd(int fd, const char *dir, const char *name);
+/* Unlink @dir/@name if it is object @id (any object if @id is 0). */
+void bf_pin_remove(const char *dir, const char *name, uint32_t id);
+/* The id of the program array program @prog_fd uses (its next chain's,
+ * or a dispatcher's): 0 or -ENOENT (codegen/adopt.c). */
+int bf_prog_next_map_id(int prog_fd, uint32_t *id);
 /* Bind the program's table, chain, family and hook as bpftool metadata. */
 int bf_program_bind_metadata(const struct bf_program *prog);

@@ -196,6 +196,74 @@ void bf_link_free(struct bf_link **link);
  * true when some are still waiting: call again within a second or so.
  */
 bool bf_codegen_reap(void);
+
+/**
+ * Forget the chain without touching the kernel: its fds are closed, it is
+ * not spliced out; the last chain of an attach point closes the
+ * dispatcher's fds without detaching. What is pinned (bf_link_pin(),
+ * bf_program_pin()) goes on filtering: a daemon stopping in persistent
+ * mode. What is not pinned goes when its last fd closes.
+ */
+void bf_link_release(struct bf_link **link);
+
+/**
+ * Pin the chain's attach point's dispatcher in bpffs directory @dir
+ * (created if missing): files link, prog and next (its program array).
+ * Once per attach point: a point pinned already keeps its directory. The
+ * pins go when the point's last chain is freed (bf_link_free()).
+ */
+int bf_link_pin(struct bf_link *link, const char *dir);
+
+/**
+ * Pin loaded program @prog in bpffs directory @dir (created if missing):
+ * prog, counters, keys, next (its program array: pinned, it keeps the
+ * next chain of the list when the daemon dies) and group_<i> for each
+ * group map. Each file is replaced atomically; group files of a previous
+ * program beyond @prog's groups are removed.
+ */
+int bf_program_pin(const struct bf_program *prog, const char *dir);
+
+/** Remove the files of @dir that are @prog's objects, then @dir if empty. */
+void bf_program_unpin(const struct bf_program *prog, const char *dir);
+
+/**
+ * Adoption by a restarted daemon (codegen/adopt.c, Documentation/daemon.md
+ * "Restore").
+ *
+ * bf_program_describe(): what a program's pins do not tell, its counter
+ * slots (chain, rule index, expression index per slot), as bytes for the
+ * caller to keep (malloc'd in *@buf).
+ *
+ * bf_program_adopt(): the program pinned in @dir (bf_program_pin()) with
+ * its counters map, as a stand-in for the running program of base chain
+ * @chain of @table, described by @desc: a hint for
+ * bf_program_generate_for() (same slot numbers, the same counters map,
+ * so counters go on exactly) and the program bf_link_adopt() replaces.
+ * -ENOENT when nothing is pinned there; -EBADMSG (message in @errbuf)
+ * when the pins are not one such program or @desc is not its description.
+ */
+int bf_program_describe(const struct bf_program *prog, void **buf,
+			size_t *len);
+int bf_program_adopt(struct bf_program **out, const char *dir,
+		     const struct bf_table *table, const char *chain,
+		     int nfproto, const void *desc, size_t desc_len,
+		     char *errbuf, size_t errlen);
+
+/**
+ * Put loaded @prog behind the dispatcher pinned in @dir (bf_link_pin()),
+ * at the place of @running (a bf_program_adopt() stand-in, or NULL),
+ * without touching what packets see: every chain of the point is spliced
+ * in at once by bf_link_adopt_finish(), one program array update per
+ * point, so the point switches from the programs it ran to the new ones
+ * atomically. Called in the point's netns, before any bf_link_attach()
+ * there. -ENOENT: no pins in @dir; -EBADMSG: pins that are not one
+ * dispatcher; -EBUSY: the point runs already (attach instead).
+ * A link freed before the finish leaves the point untouched.
+ */
+int bf_link_adopt(struct bf_link **link, const struct bf_program *prog,
+		  const struct bf_program *running, const char *dir);
+int bf_link_adopt_finish(void);
+
 /** The kernel link of the chain's attach point (its dispatcher's). */
 int bf_link_fd(const struct bf_link *link);
 /**

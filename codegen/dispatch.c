@@ -62,6 +62,13 @@ struct bf_dispatch {
 	int link_fd;
 	struct bf_link **members; /* in the order packets see them */
 	size_t n, cap;
+	/* Where the point's link, program and array are pinned, or NULL. */
+	char *pin_dir;
+	/* Adopted from pins (bf_link_adopt()): members gathered, not yet
+	 * spliced; the ids of the programs the point ran, in order. */
+	bool adopting;
+	uint32_t old_ids[BF_DISPATCH_MAX + 1];
+	size_t n_old;
 	struct bf_dispatch *next;
 };
 
@@ -73,6 +80,8 @@ struct bf_link {
 	/* The program in place: its fd and its next array (dups). */
 	int prog_fd;
 	int next_fd;
+	/* While adopting: where it goes (the old program's place). */
+	size_t rank;
 };
 
 static struct bf_dispatch *_bf_dispatches;
@@ -179,7 +188,21 @@ static int _bf_succ(const struct bf_dispatch *d, size_t i)
 	return i + 1 < d->n ? d->members[i + 1]->prog_fd : -1;
 }
 
-static void _bf_dispatch_free(struct bf_dispatch *d)
+static void _bf_dispatch_unpin(struct bf_dispatch *d)
+{
+	if (!d->pin_dir)
+		return;
+	bf_pin_remove(d->pin_dir, "link", bf_obj_id(d->link_fd));
+	bf_pin_remove(d->pin_dir, "prog", bf_obj_id(d->prog_fd));
+	bf_pin_remove(d->pin_dir, "next", bf_obj_id(d->next_fd));
+	(void)rmdir(d->pin_dir);
+	free(d->pin_dir);
+	d->pin_dir = NULL;
+}
+
+/* @detach: take the point off its hook (and its pins away); else only
+ * forget it, leaving whatever is pinned running. */
+static void _bf_dispatch_free(struct bf_dispatch *d, bool detach)
 {
 	for (struct bf_dispatch **p = &_bf_dispatches; *p; p = &(*p)->next) {
 		if (*p == d) {
@@ -187,13 +210,20 @@ static void _bf_dispatch_free(struct bf_dispatch *d)
 			break;
 		}
 	}
+	if (detach)
+		_bf_dispatch_unpin(d);
+	free(d->pin_dir);
 	if (d->link_fd >= 0) {
-		(void)bpf_link_detach(d->link_fd);
+		if (detach)
+			(void)bpf_link_detach(d->link_fd);
 		close(d->link_fd);
 	}
 	if (d->prog_fd >= 0)
 		close(d->prog_fd);
-	bf_dispatch_retire_fd(d->next_fd);
+	if (detach)
+		bf_dispatch_retire_fd(d->next_fd);
+	else
+		close(d->next_fd);
 	free(d->members);
 	free(d);
 }
@@ -364,7 +394,7 @@ int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
 
 err_unused:
 	if (d && !d->n)
-		_bf_dispatch_free(d);
+		_bf_dispatch_free(d, true);
 err_close:
 	if (l->prog_fd >= 0)
 		close(l->prog_fd);
@@ -449,6 +479,21 @@ void bf_link_free(struct bf_link **link)
 	l = *link;
 	d = l->d;
 	i = _bf_index(d, l);
+	if (d->adopting) {
+		/* Nothing of it is visible yet: the point runs what it ran. */
+		if (i < d->n) {
+			memmove(&d->members[i], &d->members[i + 1],
+				(d->n - i - 1) * sizeof(*d->members));
+			d->n--;
+		}
+		if (!d->n)
+			_bf_dispatch_free(d, false);
+		close(l->prog_fd);
+		close(l->next_fd);
+		free(l);
+		*link = NULL;
+		return;
+	}
 	if (i < d->n) {
 		/* Freeing means no more filtering: the link goes when the
 		 * point has no chain left. */
@@ -464,11 +509,65 @@ void bf_link_free(struct bf_link **link)
 		d->n--;
 	}
 	if (!d->n)
-		_bf_dispatch_free(d);
+		_bf_dispatch_free(d, true);
 	close(l->prog_fd);
 	bf_dispatch_retire_fd(l->next_fd);
 	free(l);
 	*link = NULL;
+}
+
+void bf_link_release(struct bf_link **link)
+{
+	struct bf_link *l;
+	struct bf_dispatch *d;
+	size_t i;
+
+	if (!link || !*link)
+		return;
+	l = *link;
+	d = l->d;
+	i = _bf_index(d, l);
+	/* No splice: the chain stays in the list packets see. */
+	if (i < d->n) {
+		memmove(&d->members[i], &d->members[i + 1],
+			(d->n - i - 1) * sizeof(*d->members));
+		d->n--;
+	}
+	if (!d->n)
+		_bf_dispatch_free(d, false);
+	close(l->prog_fd);
+	close(l->next_fd);
+	free(l);
+	*link = NULL;
+}
+
+int bf_link_pin(struct bf_link *link, const char *dir)
+{
+	struct bf_dispatch *d = link->d;
+	int r;
+
+	/* One point, one place: the first chain's path stays. */
+	if (d->pin_dir)
+		return 0;
+	r = bf_pin_mkdir(dir);
+	if (!r)
+		r = bf_pin_fd(d->next_fd, dir, "next");
+	if (!r)
+		r = bf_pin_fd(d->prog_fd, dir, "prog");
+	if (!r)
+		r = bf_pin_fd(d->link_fd, dir, "link");
+	if (!r) {
+		d->pin_dir = strdup(dir);
+		if (!d->pin_dir)
+			r = -ENOMEM;
+	}
+	if (r) {
+		bf_pin_remove(dir, "next", bf_obj_id(d->next_fd));
+		bf_pin_remove(dir, "prog", bf_obj_id(d->prog_fd));
+		bf_pin_remove(dir, "link", bf_obj_id(d->link_fd));
+		(void)rmdir(dir);
+	}
+	return r;
 }
 
 int bf_link_fd(const struct bf_link *link)
@@ -490,4 +589,182 @@ int bf_link_test_run(const struct bf_link *link, const struct bf_program *like,
 {
 	return bf_test_run_fd(like, link->d->prog_fd, pkt, len, repeat, retval,
 			      duration_ns);
+}
+
+/* A pinned fd of @dir/@name, or a negative errno. */
+static int _bf_pin_open(const char *dir, const char *name)
+{
+	char path[BF_PIN_PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The dispatcher pinned in @dir, for attach point @pt. */
+static int _bf_dispatch_from_pins(const struct bf_attach_point *pt,
+				  const char *dir, struct bf_dispatch **out)
+{
+	struct bpf_link_info li = {};
+	uint32_t len = sizeof(li), id;
+	struct bf_dispatch *d;
+	int r;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->pt = *pt;
+	d->link_fd = _bf_pin_open(dir, "link");
+	d->prog_fd = _bf_pin_open(dir, "prog");
+	d->next_fd = _bf_pin_open(dir, "next");
+	d->pin_dir = strdup(dir);
+	r = d->link_fd < 0 ? d->link_fd : d->prog_fd < 0 ? d->prog_fd :
+					   d->next_fd < 0 ? d->next_fd : 0;
+	if (!r && !d->pin_dir)
+		r = -ENOMEM;
+	if (!r && bpf_link_get_info_by_fd(d->link_fd, &li, &len))
+		r = -errno;
+	/* The pins must be one dispatcher: its link, its program, its array. */
+	if (!r && (li.prog_id != _bf_prog_id(d->prog_fd) ||
+		   bf_prog_next_map_id(d->prog_fd, &id) ||
+		   id != bf_obj_id(d->next_fd)))
+		r = -EBADMSG;
+	if (r) {
+		if (d->link_fd >= 0)
+			close(d->link_fd);
+		if (d->prog_fd >= 0)
+			close(d->prog_fd);
+		if (d->next_fd >= 0)
+			close(d->next_fd);
+		free(d->pin_dir);
+		free(d);
+		return r;
+	}
+	if (bf_link_hook_is_nf(pt->hook))
+		d->pt.link_priority = li.netfilter.priority;
+	/* The list it runs, from its array down each program's own. */
+	for (id = _bf_array_prog_id(d->next_fd);
+	     id && d->n_old < ARRAY_SIZE(d->old_ids);) {
+		int pfd = bpf_prog_get_fd_by_id(id), afd;
+		uint32_t aid = 0;
+
+		d->old_ids[d->n_old++] = id;
+		if (pfd < 0)
+			break;
+		r = bf_prog_next_map_id(pfd, &aid);
+		close(pfd);
+		afd = r ? -1 : bpf_map_get_fd_by_id(aid);
+		if (afd < 0)
+			break;
+		id = _bf_array_prog_id(afd);
+		close(afd);
+	}
+	d->adopting = true;
+	d->next = _bf_dispatches;
+	_bf_dispatches = d;
+	*out = d;
+	return 0;
+}
+
+int bf_link_adopt(struct bf_link **link, const struct bf_program *prog,
+		  const struct bf_program *running, const char *dir)
+{
+	_cleanup_close_ int target_fd = -1;
+	_cleanup_free_ struct bf_link *l = NULL;
+	struct bf_attach_point pt;
+	struct bf_dispatch *d;
+	uint32_t old_id = bf_obj_id(bf_program_fd(running));
+	size_t at;
+	int prog_fd, r;
+
+	r = bf_link_prog_check(prog, &prog_fd);
+	if (r)
+		return r;
+	r = bf_attach_point_get(prog, &(struct bf_link_opts){}, &pt, &target_fd);
+	if (r)
+		return r;
+	for (d = _bf_dispatches; d; d = d->next) {
+		if (bf_attach_point_eq(&d->pt, &pt))
+			break;
+	}
+	if (d && !d->adopting)
+		return -EBUSY;
+	if (!d) {
+		r = _bf_dispatch_from_pins(&pt, dir, &d);
+		if (r)
+			return r;
+	}
+	if (d->n == BF_DISPATCH_MAX)
+		return -E2BIG;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 4;
+		struct bf_link **m = realloc(d->members, cap * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		d->members = m;
+		d->cap = cap;
+	}
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->hook = bf_program_hook(prog);
+	l->nf_pf = bf_link_hook_is_nf(l->hook) ? bf_program_nfproto(prog) : -1;
+	l->priority = bf_program_priority(prog);
+	/* Where the program it replaces ran; one that ran nowhere goes
+	 * after them, by priority. */
+	l->rank = SIZE_MAX / 2 + (size_t)((int64_t)l->priority - INT32_MIN);
+	for (size_t i = 0; i < d->n_old; i++) {
+		if (old_id && d->old_ids[i] == old_id)
+			l->rank = i;
+	}
+	l->prog_fd = _bf_dup(prog_fd);
+	l->next_fd = prog->next_fd >= 0 ? _bf_dup(prog->next_fd) : -EBADF;
+	if (l->prog_fd < 0 || l->next_fd < 0) {
+		r = l->prog_fd < 0 ? l->prog_fd : l->next_fd;
+		if (l->prog_fd >= 0)
+			close(l->prog_fd);
+		if (l->next_fd >= 0)
+			close(l->next_fd);
+		if (!d->n)
+			_bf_dispatch_free(d, false);
+		return r;
+	}
+	for (at = 0; at < d->n && d->members[at]->rank <= l->rank; at++)
+		;
+	memmove(&d->members[at + 1], &d->members[at],
+		(d->n - at) * sizeof(*d->members));
+	d->members[at] = l;
+	d->n++;
+	l->d = d;
+	*link = TAKE_PTR(l);
+	return 0;
+}
+
+int bf_link_adopt_finish(void)
+{
+	int err = 0;
+
+	for (struct bf_dispatch *d = _bf_dispatches; d; d = d->next) {
+		int r = 0;
+
+		if (!d->adopting)
+			continue;
+		/* Back to front, nothing visible, then the point's array:
+		 * one update switches every chain of the point at once. */
+		for (size_t i = d->n; i-- > 0 && !r;)
+			r = _bf_set_next(d->members[i]->next_fd, _bf_succ(d, i));
+		if (!r)
+			r = _bf_set_next(d->next_fd, d->n ? d->members[0]->prog_fd : -1);
+		if (r) {
+			bf_err("link: adopting the attach point %s: %s",
+			       d->pin_dir ? d->pin_dir : "?", strerror(-r));
+			err = err ? err : r;
+			continue;
+		}
+		d->adopting = false;
+	}
+	return err;
 }

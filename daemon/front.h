@@ -148,6 +148,15 @@ int bf_client_send_error(struct bf_client *c, int error, uint16_t req_type,
  */
 void bf_client_kick(struct bf_client *c);
 
+/**
+ * Persist the state of @ctx now (after a commit, before answering it):
+ * each front-end's netns_serialize() into <runtime-dir>/state/netns-<ino>,
+ * atomically. Nothing in --transient mode; the file is removed when no
+ * front-end keeps state. Logged on failure.
+ * @return 0 or a negative errno.
+ */
+int bf_netns_persist(struct bf_netns_ctx *ctx);
+
 /* The per-netns context. */
 
 /** Daemon-local id of the context, never reused: for logs. */

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stddef.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -20,6 +24,8 @@
 #include "codegen/codegen.h"
 #include "daemon/front.h"
 #include "daemon/opts.h"
+#include "daemon/persist.h"
+#include "daemon/ruleset.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 
@@ -50,31 +56,82 @@ static void _bf_log_config(const struct bf_opts *opts)
 
 	bf_codegen_set_verbose(bf_opts_verbose(opts, BF_VERBOSE_BYTECODE),
 			       bf_opts_verbose(opts, BF_VERBOSE_BPF));
+	/* Tests: a crash between a swap and its pins (ruleset.h). */
+	if (getenv("BF_TEST_CRASH") &&
+	    !strcmp(getenv("BF_TEST_CRASH"), "after-swap"))
+		bf_ruleset_set_test_crash(true);
 }
 
 /*
- * Persistence is not built yet: say so loudly rather than let a user
- * believe rules will survive a restart.
+ * Persistent mode: the pins go under BPFFS/bpfilter/, which must be on a
+ * BPF filesystem (pinning anywhere else fails, and a tmpfs would lose the
+ * pins' point: holding the objects).
  */
-static void _bf_warn_not_persistent(const struct bf_opts *opts)
+static int _bf_pins_prepare(const struct bf_opts *opts)
 {
+	_cleanup_free_ char *root = NULL;
 	struct statfs fs;
-
-	bf_warn("**************************************************************");
-	bf_warn("persistence is NOT implemented yet: nothing is pinned under");
-	bf_warn("%s/bpfilter and nothing is saved under %s.",
-		opts->bpffs_path, opts->runtime_dir);
-	bf_warn("Everything this daemon loads goes away when it stops, as with");
-	bf_warn("--transient (-t), which silences this warning.");
-	bf_warn("**************************************************************");
+	int r;
 
 	if (statfs(opts->bpffs_path, &fs) < 0) {
-		bf_warn("bpffs path %s: %s; pinning will need a bpffs there",
-			opts->bpffs_path, strerror(errno));
-	} else if (fs.f_type != BPF_FS_MAGIC) {
-		bf_warn("%s is not a bpf filesystem; pinning will need one",
-			opts->bpffs_path);
+		r = -errno;
+		bf_err("--bpffs-path %s: %s", opts->bpffs_path, strerror(-r));
+		bf_err("mount a BPF filesystem there (mount -t bpf bpf %s), pass another --bpffs-path, or run with --transient",
+		       opts->bpffs_path);
+		return r;
 	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		bf_err("--bpffs-path %s is not a BPF filesystem (statfs type 0x%lx, want 0x%lx)",
+		       opts->bpffs_path, (unsigned long)fs.f_type,
+		       (unsigned long)BPF_FS_MAGIC);
+		bf_err("mount one there (mount -t bpf bpf %s), pass another --bpffs-path, or run with --transient",
+		       opts->bpffs_path);
+		return -EINVAL;
+	}
+	if (asprintf(&root, "%s/bpfilter", opts->bpffs_path) < 0)
+		return -ENOMEM;
+	if (mkdir(root, 0700) && errno != EEXIST) {
+		r = -errno;
+		return bf_err_r(r, "cannot create %s", root);
+	}
+	r = bf_ruleset_set_pin_root(opts->bpffs_path);
+	if (r)
+		return bf_err_r(r, "cannot set the pin folder");
+	r = bf_persist_init(opts->runtime_dir, opts->bpffs_path);
+	if (r)
+		return r;
+	bf_info("pinning under %s, state in %s/state", root, opts->runtime_dir);
+
+	return 0;
+}
+
+/*
+ * systemd readiness (Type=notify): READY=1 on $NOTIFY_SOCKET once clients
+ * can connect, the sd_notify(3) protocol without libsystemd. Nothing
+ * without the variable.
+ */
+static void _bf_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char msg[] = "READY=1\nSTATUS=serving";
+	socklen_t len;
+	int fd;
+
+	if (!path || !path[0] || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	/* An abstract socket is written with a leading '@'. */
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, len) < 0)
+		bf_warn("cannot notify systemd on %s: %s", path, strerror(errno));
+	close(fd);
 }
 
 static void _bf_raise_nofile(void)
@@ -149,12 +206,20 @@ static int _bf_run(const struct bf_opts *opts)
 				BF_LOCK_NAME);
 
 	_bf_log_config(opts);
-	if (!opts->transient)
-		_bf_warn_not_persistent(opts);
+	if (!opts->transient) {
+		r = _bf_pins_prepare(opts);
+		if (r) {
+			bf_runtime_unlock(&lock_fd);
+			return r;
+		}
+	}
 
 	r = bf_server_new(&srv, opts);
 	if (!r) {
+		_bf_notify_ready();
 		r = bf_server_run(srv, sigfd);
+		/* Fail-closed: what is pinned outlives the daemon. */
+		bf_ruleset_set_stopping();
 		bf_server_free(&srv);
 	}
 

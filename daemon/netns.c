@@ -238,7 +238,7 @@ void bf_netns_set_front(struct bf_netns_ctx *ctx, enum bf_front front,
 
 /* The unique id of the namespace open as @fd: NS_GET_ID, else the cookie
  * of a socket made inside it. 0 when neither works. */
-static uint64_t _bf_netns_cookie(int fd)
+uint64_t bf_netns_fd_cookie(int fd)
 {
 	uint64_t cookie = 0;
 	socklen_t len = sizeof(cookie);
@@ -297,7 +297,7 @@ int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
 
 	*dev = st.st_dev;
 	*ino = st.st_ino;
-	*cookie = _bf_netns_cookie(fd);
+	*cookie = bf_netns_fd_cookie(fd);
 	*nsfd = fd;
 
 	return 0;

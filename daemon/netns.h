@@ -85,6 +85,10 @@ void bf_netns_ctx_release(struct bf_netns_registry *reg,
 int bf_netns_identify(pid_t pid, int pidfd, dev_t *dev, ino_t *ino,
 		      uint64_t *cookie, int *fd);
 
+/** The unique id of the namespace open as @fd (NS_GET_ID, or the cookie
+ * of a socket made inside it); 0 if the kernel tells neither. */
+uint64_t bf_netns_fd_cookie(int fd);
+
 /**
  * Enter the network namespace of @ctx, through the fd it keeps. *@saved
  * gets an fd to the daemon's namespace for bf_netns_leave(), or -1 when

@@ -81,6 +81,19 @@ struct bf_rs_base {
 	 * one when there was one, a new one otherwise. Untouched on failure.
 	 */
 	struct bf_rs_chain *rs;
+	/**
+	 * Restore (@rs NULL): what bf_rs_chain_describe() gave for this
+	 * chain in the daemon that ran it, kept in the front-end's state.
+	 * The core adopts the programs pinned for the chain: it generates
+	 * the chain against them (the same counter slots, the same counters
+	 * map: counters go on) and switches every attach point of the
+	 * commit from the pinned programs to the new ones at once, one
+	 * program array update per point: no packet goes unfiltered.
+	 * Pin folders of the netns that no restored chain uses are
+	 * unpinned. NULL: a chain committed as usual.
+	 */
+	const void *adopt;
+	size_t adopt_len;
 };
 
 /** The base chains of one changed table, with its IR. */
@@ -177,3 +190,41 @@ void bf_ruleset_set_dry_run(bool dry_run);
  * the time in ms after which to call again, or -1 when nothing waits.
  */
 int bf_ruleset_tick(void);
+
+/**
+ * Persistent mode: pin every chain's programs and maps, and every attach
+ * point's dispatcher, under @bpffs/bpfilter/ (Documentation/daemon.md,
+ * "Pins"); NULL (the default): pin nothing (--transient).
+ * @return 0 or -ENOMEM.
+ */
+int bf_ruleset_set_pin_root(const char *bpffs);
+
+/**
+ * The daemon is stopping: from now on bf_rs_chain_free() of a pinned
+ * chain only closes the daemon's descriptors, leaving the programs
+ * attached and filtering (fail-closed). Unpinned chains go as before.
+ */
+void bf_ruleset_set_stopping(void);
+
+/** The pin folder of @ctx's namespace; -ENOENT when nothing is pinned. */
+int bf_ruleset_netns_dir(const struct bf_netns_ctx *ctx, char *buf,
+			 size_t len);
+
+/**
+ * What a restarted daemon needs to adopt base chain @rs's pinned programs
+ * (bf_rs_base.adopt): their counter slots. *@buf is malloc'd.
+ * @return 0, -ENOENT (no programs), -ENOMEM.
+ */
+int bf_rs_chain_describe(const struct bf_rs_chain *rs, void **buf,
+			 size_t *len);
+
+/** Remove folder @path of pins and everything in it (rm -r): what they
+ * held goes once nothing else does. */
+void bf_ruleset_unpin_dir(const char *path);
+
+/**
+ * Tests (BF_TEST_CRASH=after-swap, read by daemon/main.c): the daemon
+ * kills itself with SIGKILL right after it swapped a running chain's
+ * program, before the final pins, to show the staged pins hold.
+ */
+void bf_ruleset_set_test_crash(bool crash);

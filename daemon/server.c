@@ -23,6 +23,7 @@
 #include "daemon/netns.h"
 #include "daemon/ruleset.h"
 #include "daemon/runtime.h"
+#include "daemon/persist.h"
 #include "daemon/server.h"
 
 #define BF_MAX_EVENTS 64
@@ -251,6 +252,13 @@ int bf_server_new(struct bf_server **out, const struct bf_opts *opts)
 	if (r) {
 		bf_err_r(r, "failed to create the netns registry");
 		goto err;
+	}
+
+	/* Before the socket listens: no client sees a world not restored. */
+	if (!opts->transient) {
+		r = bf_persist_restore(srv->netns);
+		if (r)
+			goto err;
 	}
 
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -66,6 +66,10 @@ struct bf_nft_chain {
 	struct bf_rs_chain *rs;
 	/* Transaction only: the last message that changed the chain. */
 	const struct nlmsghdr *last_nlh;
+	/* Restore only: the core's description of the chain's pinned
+	 * programs (bf_rs_base.adopt), freed once committed. */
+	uint8_t *adopt;
+	size_t adopt_len;
 };
 
 /* NFT_TABLE_F_DORMANT: the table's base chains are not hooked. */
@@ -250,6 +254,19 @@ int bf_nft_txn_event(struct bf_nft_txn *txn, const void *msg, size_t len,
 /* nft_obj.c */
 /** Apply one batch message to op->txn->w: 0 or a negative errno. */
 int bf_nft_obj_msg(struct bf_nft_op *op);
+
+/* nft_persist.c: the world as bytes (daemon/front.h, netns_serialize and
+ * netns_restore) */
+int bf_nft_serialize(const void *state,
+		     int (*put)(void *sink, const void *buf, size_t len),
+		     void *sink);
+int bf_nft_restore(struct bf_netns_ctx *ctx, const void *buf, size_t len,
+		   void **state);
+/** Rebuild world @w (new, empty) from state bytes, without committing:
+ * 0, or -EBADMSG / a handler's error with @why saying what is wrong.
+ * For bf_nft_restore() and the fuzz target. */
+int bf_nft_parse_state(struct bf_nft_world *w, const void *buf, size_t len,
+		       char *why, size_t whylen);
 
 /* nft_msg.c */
 /** The NFT subsystem's handler of NL_SEND datagrams (a bf_nfnl_handler_fn);

@@ -182,6 +182,8 @@ static int _bf_rs_table(struct bf_nft_table *t, struct bf_rs_table *out,
 			.ifname = c->dev,
 			.dormant = t->flags & BF_NFT_TABLE_F_DORMANT,
 			.rs = c->rs,
+			.adopt = c->adopt,
+			.adopt_len = c->adopt_len,
 		};
 		map->chains[n++] = c;
 	}

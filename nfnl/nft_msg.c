@@ -121,6 +121,8 @@ const struct bf_front_ops bf_nft_front = {
 	.conn_free = bf_nfnl_conn_free,
 	.netns_idle = _bf_nft_idle,
 	.netns_free = _bf_nft_free,
+	.netns_serialize = bf_nft_serialize,
+	.netns_restore = bf_nft_restore,
 };
 
 /* Transactions. */
@@ -410,6 +412,11 @@ static int _bf_batch(struct bf_nfnl_conn *conn, struct bf_netns_ctx *ctx,
 	 * handles spent too. */
 	if (txn.old)
 		_bf_keep_handles(txn.old, txn.w, txn.refused == -EMLINK ? 2 : 1);
+	/* Saved before the client hears of it: a restarted daemon lists
+	 * what a client was told (handles consumed by a refused batch
+	 * included). */
+	if (done && txn.changed)
+		(void)bf_netns_persist(ctx);
 	if (r)
 		goto out;
 

@@ -148,6 +148,7 @@ void bf_nft_chain_free(struct bf_nft_chain **c, bool detach)
 		bf_nft_rule_put(&(*c)->rules[i]);
 	free((*c)->rules);
 	free((*c)->udata);
+	free((*c)->adopt);
 	if (detach)
 		bf_rs_chain_free(&(*c)->rs);
 	free(*c);
@@ -197,6 +198,9 @@ static struct bf_nft_chain *_bf_chain_clone(const struct bf_nft_chain *src)
 		++c->rules[i]->refcnt;
 	}
 	c->last_nlh = NULL;
+	/* Restore only: the committed world's, never shared. */
+	c->adopt = NULL;
+	c->adopt_len = 0;
 
 	return c;
 

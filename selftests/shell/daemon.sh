@@ -61,6 +61,8 @@ cleanup() {
 		running "$pid" && stop "$pid" KILL
 	done
 	[ -n "$netns" ] && ip netns del "$netns" 2>/dev/null
+	[ -n "$tmp" ] && mountpoint -q "$tmp/bpffs" 2>/dev/null &&
+		umount -l "$tmp/bpffs"
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 
@@ -251,20 +253,54 @@ else
 	fail "daemon restarts on the same runtime directory"
 fi
 
-# ---- Without -t: runs, but says loudly that nothing persists yet.
-if start "$tmp/d5.log" "$tmp/run2" --no-iptables --bpffs-path "$tmp"; then
+# ---- Without -t: pins under a bpffs of our own (never the host's).
+mkdir -p "$tmp/bpffs"
+if ! mount -t bpf bpf "$tmp/bpffs"; then
+	fail "cannot mount a bpffs for the persistent-mode check"
+elif start "$tmp/d5.log" "$tmp/run2" --no-iptables --bpffs-path "$tmp/bpffs"; then
 	out=$(client -s "$tmp/run2/daemon.sock" hello); rc=$?
 	[ $rc -eq 0 ] && [ "$(field transient "$out")" = 0 ] &&
 		[ "$(field fronts "$out")" = nftables,cli ]
 	check "persistent mode and --no-iptables reported by HELLO" $? "rc=$rc: $out"
-	grep -q "warning: persistence is NOT implemented yet" "$tmp/d5.log" &&
-		grep -q "is not a bpf filesystem" "$tmp/d5.log"
-	check "persistent mode warns that nothing is pinned yet" $? "$(cat "$tmp/d5.log")"
+	grep -q "info: pinning under $tmp/bpffs/bpfilter" "$tmp/d5.log" &&
+		[ -d "$tmp/bpffs/bpfilter" ]
+	check "persistent mode pins under BPFFS/bpfilter" $? "$(cat "$tmp/d5.log")"
 	stop "$dpid" TERM; rc=$?
 	check "persistent-mode daemon stops cleanly" $rc
 else
 	fail "daemon starts without --transient"
 fi
+mountpoint -q "$tmp/bpffs" && umount -l "$tmp/bpffs"
+
+# ---- systemd readiness: READY=1 on $NOTIFY_SOCKET once it listens.
+if command -v python3 >/dev/null; then
+	out=$(timeout 20 python3 - "$BPFILTER" "$tmp" <<'PYEOF'
+import os, socket, subprocess, sys
+bpfilter, tmp = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(tmp + "/notify")
+s.settimeout(10)
+p = subprocess.Popen([bpfilter, "-t", "--runtime-dir", tmp + "/run4"],
+                     env=dict(os.environ, NOTIFY_SOCKET=tmp + "/notify"),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    msg = s.recv(256).decode()
+    print("listening" if os.path.exists(tmp + "/run4/daemon.sock") else "early", msg.split()[0])
+finally:
+    p.terminate()
+    print("rc", p.wait())
+PYEOF
+)
+	[ "$out" = "$(printf 'listening READY=1\nrc 0')" ]
+	check "systemd readiness: READY=1 once the socket listens" $? "$out"
+fi
+
+# ---- Without -t on a directory that is not a bpffs: refused.
+timeout 10 "$BPFILTER" --runtime-dir "$tmp/run3" --bpffs-path "$tmp" \
+	>"$tmp/d6.log" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "is not a BPF filesystem" "$tmp/d6.log"
+check "persistent mode refuses a --bpffs-path that is not a bpffs" $? \
+	"rc=$rc: $(cat "$tmp/d6.log")"
 
 echo "1..$n"
 [ $nfail -gt 0 ] && exit 1
