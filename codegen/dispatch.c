@@ -52,6 +52,7 @@
 #include <bpfilter/logger.h>
 
 #include "codegen/cgen.h"
+#include "codegen/conntrack.h"
 
 #define BF_DISPATCH_MAX 32
 
@@ -73,6 +74,8 @@ struct bf_link {
 	/* The program in place: its fd and its next array (dups). */
 	int prog_fd;
 	int next_fd;
+	/* Conntrack held on while the program in place reads it. */
+	struct bf_ct_ref *ct;
 };
 
 static struct bf_dispatch *_bf_dispatches;
@@ -315,6 +318,15 @@ int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
 		}
 	}
 
+	if (prog->needs_ct) {
+		r = bf_ct_ref_get(l->nf_pf, &l->ct);
+		if (r) {
+			bf_dbg("link: chain '%s' reads conntrack, which cannot be turned on: %s",
+			       bf_program_chain(prog), strerror(-r));
+			goto err_close;
+		}
+	}
+
 	r = _bf_dispatch_get(prog, opts, &d);
 	if (r)
 		goto err_close;
@@ -358,6 +370,7 @@ err_unused:
 	if (d && !d->n)
 		_bf_dispatch_free(d);
 err_close:
+	bf_ct_ref_put(&l->ct);
 	if (l->prog_fd >= 0)
 		close(l->prog_fd);
 	if (l->next_fd >= 0)
@@ -370,6 +383,7 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 {
 	struct bf_dispatch *d = link->d;
 	size_t i = _bf_index(d, link);
+	struct bf_ct_ref *ct = NULL;
 	int prog_fd, pfd, nfd, r;
 
 	r = bf_link_prog_check(new_prog, &prog_fd);
@@ -404,11 +418,25 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 		}
 	}
 
+	/* Conntrack on before the new program runs, off (if it was on)
+	 * once the old one is out. */
+	if (new_prog->needs_ct && !link->ct) {
+		r = bf_ct_ref_get(link->nf_pf, &ct);
+		if (r) {
+			bf_dbg("link: chain '%s' reads conntrack, which cannot be turned on: %s",
+			       bf_program_chain(new_prog), strerror(-r));
+			return r;
+		}
+	}
+
 	pfd = _bf_dup(prog_fd);
-	if (pfd < 0)
+	if (pfd < 0) {
+		bf_ct_ref_put(&ct);
 		return pfd;
+	}
 	nfd = _bf_dup(new_prog->next_fd);
 	if (nfd < 0) {
+		bf_ct_ref_put(&ct);
 		close(pfd);
 		return nfd;
 	}
@@ -459,6 +487,7 @@ void bf_link_free(struct bf_link **link)
 		_bf_dispatch_free(d);
 	close(l->prog_fd);
 	bf_dispatch_retire_fd(l->next_fd);
+	bf_ct_ref_put(&l->ct);
 	free(l);
 	*link = NULL;
 }
