@@ -2,7 +2,8 @@
 /*
  * ct: conntrack loads (NFTA_CT_DREG, NFTA_CT_KEY, NFTA_CT_DIRECTION), the
  * keys of enum bf_ct_key, checked as nft_ct_get_init() checks them. ct set
- * (NFTA_CT_SREG), the other keys and netdev tables are refused.
+ * (NFTA_CT_SREG) and the other keys are refused; netdev tables get the
+ * kernel's EPROTO.
  */
 #include <errno.h>
 
@@ -80,9 +81,11 @@ static int _bf_ct_parse(const struct bf_nft_pctx *ctx,
 				   "unsupported expression 'ct' (ct set)");
 	if (!tb[NFTA_CT_DREG])
 		return bf_nft_fail_missing(ctx, "NFTA_CT_DREG");
+	/* nft_ct's init ends with nf_ct_netns_get(), which has no conntrack
+	 * for NFPROTO_NETDEV: the kernel answers EPROTO (measured). */
 	if (ctx->family == NFPROTO_NETDEV)
-		return bf_nft_fail(ctx, NULL, -EOPNOTSUPP,
-				   "unsupported expression 'ct' at netdev hooks (ingress, egress: TC, XDP)");
+		return bf_nft_fail(ctx, NULL, -EPROTO,
+				   "ct: no conntrack at netdev hooks (ingress, egress)");
 
 	nkey = bf_nla_get_be32(tb[NFTA_CT_KEY]);
 	for (unsigned int k = 0; k < _BF_CT_MAX; k++) {

@@ -1546,7 +1546,7 @@ static void test_unsupported(void **state)
 		msg_expr_end(&m);
 		assert_int_equal(bf_rule_new(&rule), 0);
 		assert_int_equal(bf_nft_exprs_to_ir(msg_end(&m), NFPROTO_NETDEV,
-						    rule, &err), -EOPNOTSUPP);
+						    rule, &err), -EPROTO);
 		assert_non_null(strstr(err.msg, "netdev"));
 		bf_rule_free(&rule);
 	}
