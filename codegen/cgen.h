@@ -74,6 +74,9 @@ struct bf_flavour_ops {
 	 * r2 to the stack at r10 + @fp_off. r0 = 0 on success. Clobbers
 	 * r0-r5. */
 	int (*load_bytes)(struct bf_cg *cg, int fp_off);
+	/* Optional: set meta @key (mark, priority) to the u32 at r10 +
+	 * @fp_off. NULL: the hook cannot write it, meta set is refused. */
+	int (*meta_set)(struct bf_cg *cg, enum bf_meta_key key, int fp_off);
 	/* Optional: emit a ct load (BF_EXPR_CT) into its registers, jumping
 	 * to @fail when the packet has no conntrack entry (nft_ct's
 	 * NFT_BREAK). NULL: the hook cannot read conntrack, ct is refused. */

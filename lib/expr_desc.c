@@ -502,6 +502,34 @@ static bool _bf_ct_equal(const struct bf_expr *a, const struct bf_expr *b)
 	return _bf_member_equal(a, b, ct);
 }
 
+/* meta set */
+
+static int _bf_meta_set_validate(struct bf_vctx *ctx, const struct bf_expr *e)
+{
+	if (e->meta_set.key != BF_META_MARK && e->meta_set.key != BF_META_PRIORITY)
+		return bf_vctx_fail(ctx, "meta %s cannot be set",
+				    bf_meta_key_to_str(e->meta_set.key));
+
+	return 0;
+}
+
+static bool _bf_meta_set_reads(const struct bf_expr *e, unsigned int *reg,
+			       unsigned int *len)
+{
+	return _bf_regs_set(reg, len, e->meta_set.sreg, 4);
+}
+
+static void _bf_meta_set_dump(const struct bf_expr *e, FILE *f)
+{
+	fprintf(f, "meta_set %s <= reg %u", bf_meta_key_to_str(e->meta_set.key),
+		e->meta_set.sreg);
+}
+
+static bool _bf_meta_set_equal(const struct bf_expr *a, const struct bf_expr *b)
+{
+	return _bf_member_equal(a, b, meta_set);
+}
+
 /* The table. Every member of every entry is set: test_expr_desc.c checks
  * it, and there is no default for a kind left out. */
 static const struct bf_expr_desc _bf_expr_descs[] = {
@@ -595,6 +623,17 @@ static const struct bf_expr_desc _bf_expr_descs[] = {
 		.writes = _bf_ct_writes,
 		.dump = _bf_ct_dump,
 		.equal = _bf_ct_equal,
+	},
+	/* Writes the packet: runs only once the rule's tests held, never
+	 * shared by a rule group. */
+	[BF_EXPR_META_SET] = {
+		.name = "meta_set",
+		.purity = BF_EXPR_EFFECT,
+		.validate = _bf_meta_set_validate,
+		.reads = _bf_meta_set_reads,
+		.writes = _bf_regs_none,
+		.dump = _bf_meta_set_dump,
+		.equal = _bf_meta_set_equal,
 	},
 };
 _Static_assert(ARRAY_SIZE(_bf_expr_descs) == _BF_EXPR_MAX,

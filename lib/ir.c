@@ -77,6 +77,7 @@ static const char *const _bf_meta_key_strs[] = {
 	[BF_META_PKTTYPE] = "pkttype",
 	[BF_META_SKUID] = "skuid",
 	[BF_META_SKGID] = "skgid",
+	[BF_META_PRIORITY] = "priority",
 };
 _Static_assert(ARRAY_SIZE(_bf_meta_key_strs) == _BF_META_MAX,
 	       "meta key names out of sync");
@@ -96,6 +97,7 @@ static const unsigned int _bf_meta_key_lens[] = {
 	[BF_META_PKTTYPE] = 1,
 	[BF_META_SKUID] = 4,
 	[BF_META_SKGID] = 4,
+	[BF_META_PRIORITY] = 4,
 };
 _Static_assert(ARRAY_SIZE(_bf_meta_key_lens) == _BF_META_MAX,
 	       "meta key lengths out of sync");
@@ -317,6 +319,16 @@ struct bf_expr bf_expr_meta(enum bf_meta_key key, uint8_t dreg)
 
 	expr.meta.key = key;
 	expr.meta.dreg = dreg;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_meta_set(enum bf_meta_key key, uint8_t sreg)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_META_SET);
+
+	expr.meta_set.key = key;
+	expr.meta_set.sreg = sreg;
 
 	return expr;
 }

@@ -80,6 +80,7 @@ enum bf_meta_key {
 	BF_META_PKTTYPE, /* u8 (PACKET_HOST, ...) */
 	BF_META_SKUID, /* u32 host order */
 	BF_META_SKGID, /* u32 host order */
+	BF_META_PRIORITY, /* u32 host order (skb->priority, a tc handle) */
 	_BF_META_MAX,
 };
 
@@ -156,6 +157,7 @@ enum bf_expr_type {
 	BF_EXPR_COUNTER,
 	BF_EXPR_VERDICT,
 	BF_EXPR_CT,
+	BF_EXPR_META_SET,
 	_BF_EXPR_MAX,
 };
 
@@ -225,6 +227,10 @@ struct bf_expr {
 			uint8_t dreg;
 			uint8_t len; /* bytes written: bf_ct_key_len() */
 		} ct;
+		struct {
+			enum bf_meta_key key; /* BF_META_MARK or BF_META_PRIORITY */
+			uint8_t sreg; /* 4 bytes, host order */
+		} meta_set;
 	};
 };
 
@@ -323,6 +329,8 @@ struct bf_expr bf_expr_byteorder(enum bf_byteorder_op op, uint8_t sreg,
 struct bf_expr bf_expr_immediate(uint8_t dreg, const struct bf_data *data);
 struct bf_expr bf_expr_counter(void);
 struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
+/* Set packet metadata @key (mark, priority) from register @sreg. */
+struct bf_expr bf_expr_meta_set(enum bf_meta_key key, uint8_t sreg);
 /* ct load of @key (direction BF_CT_DIR_*), @len bytes (bf_ct_key_len()). */
 struct bf_expr bf_expr_ct(enum bf_ct_key key, uint8_t dir, uint8_t dreg,
 			  uint8_t len);
