@@ -447,6 +447,7 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 	if (r) {
 		bf_dbg("link: swapping chain '%s' in: %s",
 		       bf_program_chain(new_prog), strerror(-r));
+		bf_ct_ref_put(&ct);
 		close(pfd);
 		close(nfd);
 		return r;
@@ -455,6 +456,10 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 	bf_dispatch_retire_fd(link->next_fd);
 	link->prog_fd = pfd;
 	link->next_fd = nfd;
+	if (ct)
+		link->ct = ct;
+	else if (!new_prog->needs_ct)
+		bf_ct_ref_put(&link->ct);
 	return 0;
 }
 

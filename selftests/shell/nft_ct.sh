@@ -19,7 +19,8 @@
 #       `ct state new` for the first packet, as with nf_tables;
 #   (e) while the ruleset is in, conntrack runs in B (entries in
 #       /proc/net/nf_conntrack, bpfilter's owned anchor table in the
-#       kernel's nf_tables); `flush ruleset` lets it go.
+#       kernel's nf_tables); `flush ruleset` lets it go, and the anchor
+#       follows the chains that read ct, per family, rule by rule.
 #
 # Kernel selftest conventions: exit 0 pass, 1 fail, 4 skip; TAP lines.
 # The host's ruleset is never touched.
@@ -151,6 +152,29 @@ bf_check "bpfilter: after conntrack, ct state new ($bln), never invalid ($bli)" 
 bnft flush ruleset
 bf_check "bpfilter: flush ruleset drops the anchor table" \
 	bash -c '! ip netns exec "$0" "$1" list tables | grep -q bpfilter_ct_' "$NS_B" "$NFT"
+
+# The anchor follows the chains that read ct, family by family.
+anchors() { ip netns exec "$NS_B" "$NFT" list tables | grep -o 'table ip6\? bpfilter_ct_' | sort | tr '\n' ' '; }
+bnft add table ip g && bnft add chain ip g in '{ type filter hook input priority 0; }' &&
+	bnft add rule ip g in udp dport 1 counter
+bf_check "bpfilter: no ct rule, no anchor" test -z "$(anchors)"
+bnft add rule ip g in ct state new counter
+bf_check "bpfilter: an ip chain reading ct holds the ip anchor only" \
+	test "$(anchors)" = "table ip bpfilter_ct_ "
+h=$(bnft -a list chain ip g in | sed -n 's/.*ct state new .*# handle \([0-9]*\)/\1/p')
+bnft delete rule ip g in handle "$h"
+bf_check "bpfilter: its last ct rule deleted, the anchor goes" test -z "$(anchors)"
+bnft add rule ip g in ct mark 0x1 counter
+bf_check "bpfilter: back with a new ct rule" test "$(anchors)" = "table ip bpfilter_ct_ "
+bnft add table ip6 g6 && bnft add chain ip6 g6 out '{ type filter hook output priority 0; }' &&
+	bnft add rule ip6 g6 out ct state new counter
+bf_check "bpfilter: an ip6 chain adds the ip6 anchor" \
+	test "$(anchors)" = "table ip bpfilter_ct_ table ip6 bpfilter_ct_ "
+bnft delete table ip g
+bf_check "bpfilter: one table gone, the other family's anchor stays" \
+	test "$(anchors)" = "table ip6 bpfilter_ct_ "
+bnft flush ruleset
+bf_check "bpfilter: flush ruleset, no anchor" test -z "$(anchors)"
 
 # The kernel, same namespace, same rules.
 knft -f "$bf_tmpdir/rules.nft"
