@@ -16,7 +16,9 @@
 #   (c) B's ping to A is answered, A's ping to B is not;
 #   (d) a chain before conntrack (prerouting priority -300) sees
 #       `ct state invalid` (no entry yet), a chain after it sees
-#       `ct state new` for the first packet, as with nf_tables;
+#       `ct state new` for the first packet, as with nf_tables, and
+#       `ct expiration` of established replies is in nft_ct's unit (ms:
+#       more than 4 days of the 5 an established TCP entry gets);
 #   (e) while the ruleset is in, conntrack runs in B (entries in
 #       /proc/net/nf_conntrack, bpfilter's owned anchor table in the
 #       kernel's nf_tables); `flush ruleset` lets it go, and the anchor
@@ -79,6 +81,9 @@ table inet f {
 		type filter hook prerouting priority 0; policy accept;
 		ct state invalid counter
 		ct state new counter
+		ct state established ct expiration > 1s ct direction reply counter
+		ct state established ct expiration > 4d ct direction reply counter
+		ct expiration > 6d counter
 	}
 }
 EOF
@@ -149,6 +154,15 @@ bf_check "bpfilter: before conntrack, ct state invalid ($bei) and never new ($be
 	test "$bei" -gt 0 -a "$ben" -eq 0
 bf_check "bpfilter: after conntrack, ct state new ($bln), never invalid ($bli)" \
 	test "$bln" -gt 0 -a "$bli" -eq 0
+# expiration PATTERN LISTING: packets of the expiration rule.
+expiration() { awk -v p="$1" 'index($0, p) { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }' "$2"; }
+# Established TCP gets 5 days (nf_conntrack_tcp_timeout_established): in
+# ms as nft_ct reports it, more than 4 days, never more than 6.
+bex=$(expiration "expiration > 1s" "$bf_tmpdir/bpf.list")
+bex4=$(expiration "expiration > 4d" "$bf_tmpdir/bpf.list")
+bex6=$(expiration "expiration > 6d" "$bf_tmpdir/bpf.list")
+bf_check "bpfilter: ct expiration of established replies > 1s (${bex:-none}), > 4d (${bex4:-none}), never > 6d (${bex6:-none})" \
+	test "${bex:-0}" -gt 0 -a "${bex4:-0}" -gt 0 -a "${bex6:-1}" -eq 0
 bnft flush ruleset
 bf_check "bpfilter: flush ruleset drops the anchor table" \
 	bash -c '! ip netns exec "$0" "$1" list tables | grep -q bpfilter_ct_' "$NS_B" "$NFT"
@@ -187,6 +201,11 @@ read -r kei ken < <(counters "$bf_tmpdir/kern.list" early)
 read -r kli kln < <(counters "$bf_tmpdir/kern.list" late)
 bf_check "kernel: before conntrack invalid ($kei), after it new ($kln)" \
 	test "$kei" -gt 0 -a "$ken" -eq 0 -a "$kln" -gt 0 -a "$kli" -eq 0
+kex=$(expiration "expiration > 1s" "$bf_tmpdir/kern.list")
+kex4=$(expiration "expiration > 4d" "$bf_tmpdir/kern.list")
+kex6=$(expiration "expiration > 6d" "$bf_tmpdir/kern.list")
+bf_check "kernel: ct expiration of established replies > 1s (${kex:-none}), > 4d (${kex4:-none}), never > 6d (${kex6:-none})" \
+	test "${kex:-0}" -gt 0 -a "${kex4:-0}" -gt 0 -a "${kex6:-1}" -eq 0
 knft flush ruleset
 
 bf_finish
