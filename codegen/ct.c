@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <zlib.h>
+
+#include <bpfilter/helpers.h>
 
 #include "codegen/flavours.h"
 
@@ -28,27 +31,34 @@ static int _bf_reg_fp(unsigned int reg)
 	return BF_FP_REGS + (int)reg * 4;
 }
 
-/* CONFIG_HZ of the running kernel, from /proc/config.gz; 0 if unknown.
- * ct->timeout is in jiffies and nft_ct reports milliseconds. */
+/* CONFIG_HZ of the running kernel, from /proc/config.gz or
+ * /boot/config-$(uname -r) (gzopen() reads plain files too); 0 if
+ * unknown. ct->timeout is in jiffies and nft_ct reports milliseconds. */
 static unsigned int _bf_kernel_hz(void)
 {
 	static int hz = -1;
-	char line[256];
-	gzFile f;
+	char line[256], boot[128];
+	struct utsname u;
+	const char *paths[] = { "/proc/config.gz", boot };
 
 	if (hz >= 0)
 		return (unsigned int)hz;
 	hz = 0;
-	f = gzopen("/proc/config.gz", "r");
-	if (!f)
-		return 0;
-	while (gzgets(f, line, sizeof(line))) {
-		if (!strncmp(line, "CONFIG_HZ=", 10)) {
-			hz = atoi(line + 10);
-			break;
+	snprintf(boot, sizeof(boot), "/boot/config-%s",
+		 uname(&u) ? "" : u.release);
+	for (size_t i = 0; i < ARRAY_SIZE(paths) && !hz; i++) {
+		gzFile f = gzopen(paths[i], "r");
+
+		if (!f)
+			continue;
+		while (gzgets(f, line, sizeof(line))) {
+			if (!strncmp(line, "CONFIG_HZ=", 10)) {
+				hz = atoi(line + 10);
+				break;
+			}
 		}
+		gzclose(f);
 	}
-	gzclose(f);
 	return (unsigned int)hz;
 }
 
