@@ -63,6 +63,11 @@ static bool _bf_ct_dumps_dir(const struct bf_expr *expr)
 	return expr->ct.key == BF_CT_ZONE && expr->ct.dir != BF_CT_DIR_NONE;
 }
 
+/* In nft_ct_get_init()'s order, so that a rule wrong in several ways
+ * gets the kernel's errno: the key and whether it takes a direction
+ * (EINVAL), the family of saddr/daddr (EAFNOSUPPORT), the direction's
+ * value (EOPNOTSUPP), the register, then nf_ct_netns_get(), which has no
+ * conntrack for NFPROTO_NETDEV (EPROTO, measured). */
 static int _bf_ct_parse(const struct bf_nft_pctx *ctx,
 			const struct nlattr *const *tb, struct bf_expr *expr)
 {
@@ -81,11 +86,6 @@ static int _bf_ct_parse(const struct bf_nft_pctx *ctx,
 				   "unsupported expression 'ct' (ct set)");
 	if (!tb[NFTA_CT_DREG])
 		return bf_nft_fail_missing(ctx, "NFTA_CT_DREG");
-	/* nft_ct's init ends with nf_ct_netns_get(), which has no conntrack
-	 * for NFPROTO_NETDEV: the kernel answers EPROTO (measured). */
-	if (ctx->family == NFPROTO_NETDEV)
-		return bf_nft_fail(ctx, NULL, -EPROTO,
-				   "ct: no conntrack at netdev hooks (ingress, egress)");
 
 	nkey = bf_nla_get_be32(tb[NFTA_CT_KEY]);
 	for (unsigned int k = 0; k < _BF_CT_MAX; k++) {
@@ -103,21 +103,26 @@ static int _bf_ct_parse(const struct bf_nft_pctx *ctx,
 				   "unsupported ct key %u", nkey);
 	}
 
-	/* nft_ct_get_init(): a direction is original or reply (else
-	 * EOPNOTSUPP); tuple keys need one, the per-entry keys refuse one
-	 * (EINVAL), l3proto, protocol and zone take either. */
-	if (dir_attr) {
-		dir = bf_nla_get_u8(dir_attr);
-		if (dir > BF_CT_DIR_REPLY)
-			return bf_nft_fail(ctx, dir_attr, -EOPNOTSUPP,
-					   "unsupported ct direction %u", dir);
-	}
+	/* Tuple keys need a direction, the per-entry keys refuse one,
+	 * l3proto, protocol and zone take either. */
 	if (key >= BF_CT_SRC && !dir_attr)
 		return bf_nft_fail_missing(ctx, "NFTA_CT_DIRECTION");
 	if (key <= BF_CT_EXPIRATION && dir_attr)
 		return bf_nft_fail(ctx, dir_attr, -EINVAL,
 				   "ct %s takes no direction",
 				   bf_ct_key_to_str(key));
+	if ((key == BF_CT_SRC || key == BF_CT_DST) &&
+	    ctx->family != NFPROTO_IPV4 && ctx->family != NFPROTO_IPV6 &&
+	    ctx->family != NFPROTO_INET)
+		return bf_nft_fail(ctx, tb[NFTA_CT_KEY], -EAFNOSUPPORT,
+				   "ct %s in a family without addresses",
+				   bf_ct_key_to_str(key));
+	if (dir_attr) {
+		dir = bf_nla_get_u8(dir_attr);
+		if (dir > BF_CT_DIR_REPLY)
+			return bf_nft_fail(ctx, dir_attr, -EOPNOTSUPP,
+					   "unsupported ct direction %u", dir);
+	}
 	/* The kernel keeps the direction of l3proto and protocol only for
 	 * compatibility: it neither uses nor dumps it. */
 	if (key == BF_CT_L3PROTO || key == BF_CT_PROTOCOL)
@@ -128,6 +133,10 @@ static int _bf_ct_parse(const struct bf_nft_pctx *ctx,
 	r = bf_nft_parse_reg(ctx, tb[NFTA_CT_DREG], len, &dreg);
 	if (r)
 		return r;
+
+	if (ctx->family == NFPROTO_NETDEV)
+		return bf_nft_fail(ctx, NULL, -EPROTO,
+				   "ct: no conntrack at netdev hooks (ingress, egress)");
 
 	*expr = bf_expr_ct(key, dir, dreg, (uint8_t)len);
 

@@ -1759,6 +1759,19 @@ static void test_unsupported(void **state)
 						    rule, &err), -EPROTO);
 		assert_non_null(strstr(err.msg, "netdev"));
 		bf_rule_free(&rule);
+
+		/* saddr in a netdev table: the family first (the kernel's
+		 * order), EAFNOSUPPORT. */
+		msg_init(&m);
+		msg_expr(&m, "ct");
+		put_be32(&m, NFTA_CT_KEY, NFT_CT_SRC);
+		put_be32(&m, NFTA_CT_DREG, NFT_REG_1);
+		mnl_attr_put_u8(m.nlh, NFTA_CT_DIRECTION, 0);
+		msg_expr_end(&m);
+		assert_int_equal(bf_rule_new(&rule), 0);
+		assert_int_equal(bf_nft_exprs_to_ir(msg_end(&m), NFPROTO_NETDEV,
+						    rule, &err), -EAFNOSUPPORT);
+		bf_rule_free(&rule);
 	}
 
 	/* meta keys outside the IR, by nft's name */
