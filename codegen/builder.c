@@ -250,7 +250,7 @@ void bf_cg_emit_kfunc(struct bf_cg *cg, const char *name)
  * *bits its bitfield size (0 if not a bitfield). */
 static bool _bf_find_member(const struct btf *btf, int id, const char *member,
 			    unsigned int base, unsigned int *bit_off,
-			    unsigned int *bits)
+			    unsigned int *bits, int *type_id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	const struct btf_member *m;
@@ -270,9 +270,12 @@ static bool _bf_find_member(const struct btf *btf, int id, const char *member,
 				continue;
 			*bit_off = off;
 			*bits = btf_member_bitfield_size(t, i);
+			if (type_id)
+				*type_id = (int)m->type;
 			return true;
 		}
-		if (_bf_find_member(btf, (int)m->type, member, off, bit_off, bits))
+		if (_bf_find_member(btf, (int)m->type, member, off, bit_off, bits,
+				    type_id))
 			return true;
 	}
 	return false;
@@ -292,7 +295,7 @@ static int _bf_member(struct bf_cg *cg, const char *type, const char *member,
 	id = _bf_btf_find(btf, type, BTF_KIND_STRUCT);
 	if (id < 0)
 		return bf_cg_fail(cg, -EOPNOTSUPP, "kernel has no struct '%s'", type);
-	if (!_bf_find_member(btf, id, member, 0, bit_off, bits))
+	if (!_bf_find_member(btf, id, member, 0, bit_off, bits, NULL))
 		return bf_cg_fail(cg, -EOPNOTSUPP,
 				  "kernel struct '%s' has no member '%s'", type, member);
 	return 0;
@@ -311,4 +314,73 @@ int bf_cg_btf_bitfield(struct bf_cg *cg, const char *type, const char *member,
 		       unsigned int *bit_off, unsigned int *bits)
 {
 	return _bf_member(cg, type, member, bit_off, bits) ? -1 : 0;
+}
+
+int bf_cg_btf_struct_id(struct bf_cg *cg, const char *type)
+{
+	struct btf *btf;
+	int id;
+
+	if (cg->err)
+		return -1;
+	btf = _bf_btf(cg);
+	if (!btf)
+		return -1;
+	id = _bf_btf_find(btf, type, BTF_KIND_STRUCT);
+	if (id < 0) {
+		bf_cg_fail(cg, -EOPNOTSUPP, "kernel has no struct '%s'", type);
+		return -1;
+	}
+	return id;
+}
+
+int bf_cg_btf_size(struct bf_cg *cg, const char *type)
+{
+	int id = bf_cg_btf_struct_id(cg, type);
+	__s64 sz;
+
+	if (id < 0)
+		return -1;
+	sz = btf__resolve_size(_bf_vmlinux_btf, id);
+	if (sz < 0) {
+		bf_cg_fail(cg, -EOPNOTSUPP, "cannot size kernel struct '%s'", type);
+		return -1;
+	}
+	return (int)sz;
+}
+
+/* Member by member: named members, anonymous ones looked through, an
+ * array stands for its first element. */
+int bf_cg_btf_path(struct bf_cg *cg, const char *type, const char *path)
+{
+	int id = bf_cg_btf_struct_id(cg, type);
+	unsigned int off = 0;
+	char buf[128], *save = NULL;
+
+	if (id < 0)
+		return -1;
+	if (strlen(path) >= sizeof(buf))
+		return bf_cg_fail(cg, -EINVAL, "internal: BTF path too long"), -1;
+	strcpy(buf, path);
+	for (char *m = strtok_r(buf, ".", &save); m; m = strtok_r(NULL, ".", &save)) {
+		const struct btf_type *t;
+		unsigned int bit_off, bits;
+		int mid;
+
+		if (!_bf_find_member(_bf_vmlinux_btf, id, m, 0, &bit_off, &bits, &mid)) {
+			bf_cg_fail(cg, -EOPNOTSUPP,
+				   "kernel struct '%s' has no member '%s'", type, path);
+			return -1;
+		}
+		off += bit_off;
+		t = btf__type_by_id(_bf_vmlinux_btf, mid);
+		while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+			mid = (int)t->type;
+			t = btf__type_by_id(_bf_vmlinux_btf, mid);
+		}
+		if (t && btf_is_array(t))
+			mid = (int)btf_array(t)->type;
+		id = mid;
+	}
+	return (int)(off / 8);
 }

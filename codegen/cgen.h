@@ -74,6 +74,13 @@ struct bf_flavour_ops {
 	 * r2 to the stack at r10 + @fp_off. r0 = 0 on success. Clobbers
 	 * r0-r5. */
 	int (*load_bytes)(struct bf_cg *cg, int fp_off);
+	/* Optional: set meta @key (mark, priority) to the u32 at r10 +
+	 * @fp_off. NULL: the hook cannot write it, meta set is refused. */
+	int (*meta_set)(struct bf_cg *cg, enum bf_meta_key key, int fp_off);
+	/* Optional: emit a ct load (BF_EXPR_CT) into its registers, jumping
+	 * to @fail when the packet has no conntrack entry (nft_ct's
+	 * NFT_BREAK). NULL: the hook cannot read conntrack, ct is refused. */
+	int (*ct)(struct bf_cg *cg, const struct bf_expr *e, int fail);
 	/* Optional, for flavours without has_ll: fill BF_FP_WIN_LL and
 	 * BF_FP_AVAIL_LL from the MAC header the kernel kept. */
 	int (*ll_window)(struct bf_cg *cg);
@@ -219,6 +226,10 @@ struct bf_program {
 	struct bf_snap_chain *snap;
 	size_t n_snap;
 
+	/* Some rule reads conntrack: attach keeps conntrack running in the
+	 * namespace (codegen/conntrack.c). */
+	bool needs_ct;
+
 	int prog_fd;
 	int counters_fd;
 	size_t counters_cap; /* the counters map's max_entries */
@@ -298,6 +309,13 @@ void bf_cg_emit_kfunc(struct bf_cg *cg, const char *name);
 /* Offset of @member in kernel struct @type (vmlinux BTF), or -1 (and
  * cg->err set). Nested names ("a.b") are not supported. */
 int bf_cg_btf_offset(struct bf_cg *cg, const char *type, const char *member);
+/* vmlinux BTF id of struct @type, or -1 (cg->err set). */
+int bf_cg_btf_struct_id(struct bf_cg *cg, const char *type);
+/* sizeof(struct @type), or -1. */
+int bf_cg_btf_size(struct bf_cg *cg, const char *type);
+/* Offset of a dotted member path ("tuplehash.tuple.dst.u3") in struct
+ * @type; an array member stands for its first element. -1 on error. */
+int bf_cg_btf_path(struct bf_cg *cg, const char *type, const char *path);
 /* Bit offset of a bitfield member and its size in bits. */
 int bf_cg_btf_bitfield(struct bf_cg *cg, const char *type, const char *member,
 		       unsigned int *bit_off, unsigned int *bits);

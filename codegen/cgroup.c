@@ -38,4 +38,5 @@ const struct bf_flavour_ops bf_flavour_cgroup = {
 	.load_bytes = bf_flavour_skb_load_bytes,
 	.retval = _bf_cgroup_retval,
 	.meta = _bf_cgroup_meta,
+	.meta_set = bf_flavour_skb_meta_set,
 };

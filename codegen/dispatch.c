@@ -52,6 +52,7 @@
 #include <bpfilter/logger.h>
 
 #include "codegen/cgen.h"
+#include "codegen/conntrack.h"
 
 #define BF_DISPATCH_MAX 32
 
@@ -82,6 +83,8 @@ struct bf_link {
 	int next_fd;
 	/* While adopting: where it goes (the old program's place). */
 	size_t rank;
+	/* Conntrack held on while the program in place reads it. */
+	struct bf_ct_ref *ct;
 };
 
 static struct bf_dispatch *_bf_dispatches;
@@ -353,6 +356,15 @@ int bf_link_attach(struct bf_link **link, const struct bf_program *prog,
 		}
 	}
 
+	if (prog->needs_ct) {
+		r = bf_ct_ref_get(l->nf_pf, &l->ct);
+		if (r) {
+			bf_dbg("link: chain '%s' reads conntrack, which cannot be turned on: %s",
+			       bf_program_chain(prog), strerror(-r));
+			goto err_close;
+		}
+	}
+
 	r = _bf_dispatch_get(prog, opts, &d);
 	if (r)
 		goto err_close;
@@ -396,6 +408,7 @@ err_unused:
 	if (d && !d->n)
 		_bf_dispatch_free(d, true);
 err_close:
+	bf_ct_ref_put(&l->ct);
 	if (l->prog_fd >= 0)
 		close(l->prog_fd);
 	if (l->next_fd >= 0)
@@ -408,6 +421,7 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 {
 	struct bf_dispatch *d = link->d;
 	size_t i = _bf_index(d, link);
+	struct bf_ct_ref *ct = NULL;
 	int prog_fd, pfd, nfd, r;
 
 	r = bf_link_prog_check(new_prog, &prog_fd);
@@ -442,11 +456,25 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 		}
 	}
 
+	/* Conntrack on before the new program runs, off (if it was on)
+	 * once the old one is out. */
+	if (new_prog->needs_ct && !link->ct) {
+		r = bf_ct_ref_get(link->nf_pf, &ct);
+		if (r) {
+			bf_dbg("link: chain '%s' reads conntrack, which cannot be turned on: %s",
+			       bf_program_chain(new_prog), strerror(-r));
+			return r;
+		}
+	}
+
 	pfd = _bf_dup(prog_fd);
-	if (pfd < 0)
+	if (pfd < 0) {
+		bf_ct_ref_put(&ct);
 		return pfd;
+	}
 	nfd = _bf_dup(new_prog->next_fd);
 	if (nfd < 0) {
+		bf_ct_ref_put(&ct);
 		close(pfd);
 		return nfd;
 	}
@@ -457,6 +485,7 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 	if (r) {
 		bf_dbg("link: swapping chain '%s' in: %s",
 		       bf_program_chain(new_prog), strerror(-r));
+		bf_ct_ref_put(&ct);
 		close(pfd);
 		close(nfd);
 		return r;
@@ -465,6 +494,10 @@ int bf_link_replace(struct bf_link *link, struct bf_program *new_prog,
 	bf_dispatch_retire_fd(link->next_fd);
 	link->prog_fd = pfd;
 	link->next_fd = nfd;
+	if (ct)
+		link->ct = ct;
+	else if (!new_prog->needs_ct)
+		bf_ct_ref_put(&link->ct);
 	return 0;
 }
 
@@ -512,6 +545,7 @@ void bf_link_free(struct bf_link **link)
 		_bf_dispatch_free(d, true);
 	close(l->prog_fd);
 	bf_dispatch_retire_fd(l->next_fd);
+	bf_ct_ref_put(&l->ct);
 	free(l);
 	*link = NULL;
 }
@@ -722,8 +756,12 @@ int bf_link_adopt(struct bf_link **link, const struct bf_program *prog,
 	}
 	l->prog_fd = _bf_dup(prog_fd);
 	l->next_fd = prog->next_fd >= 0 ? _bf_dup(prog->next_fd) : -EBADF;
-	if (l->prog_fd < 0 || l->next_fd < 0) {
-		r = l->prog_fd < 0 ? l->prog_fd : l->next_fd;
+	r = l->prog_fd < 0 ? l->prog_fd : l->next_fd < 0 ? l->next_fd : 0;
+	/* A restarted daemon keeps conntrack on for the chains that read
+	 * it, as bf_link_attach() does. */
+	if (!r && prog->needs_ct)
+		r = bf_ct_ref_get(l->nf_pf, &l->ct);
+	if (r) {
 		if (l->prog_fd >= 0)
 			close(l->prog_fd);
 		if (l->next_fd >= 0)

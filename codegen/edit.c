@@ -185,6 +185,7 @@ static int _bf_desc_clone(const struct bf_program *p, struct bf_program **out)
 	memcpy(n->chain, p->chain, sizeof(n->chain));
 	memcpy(n->table, p->table, sizeof(n->table));
 	n->family = p->family;
+	n->needs_ct = p->needs_ct;
 
 	n->names = calloc(p->n_names ?: 1, sizeof(*n->names));
 	if (!n->names)

@@ -494,6 +494,33 @@ static void _bf_emit_meta(struct bf_cg *cg, const struct bf_expr *e, int fail)
 		bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, dst));
 }
 
+/* The hook's conntrack reader; a hook without one refuses ct (nft's
+ * netdev chains at TC and XDP, cgroup hooks). */
+static void _bf_emit_ct(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	if (!cg->flavour->ct) {
+		bf_cg_fail(cg, -EOPNOTSUPP, "ct %s is not supported at hook %s",
+			   bf_ct_key_to_str(e->ct.key),
+			   bf_hook_to_str(cg->prog->hook));
+		return;
+	}
+	cg->flavour->ct(cg, e, fail);
+}
+
+/* The hook's writer; netfilter programs cannot write the skb: the verifier
+ * allows reads only through their sk_buff pointer (measured: "only read
+ * is supported"), and no helper or kfunc sets the mark there. */
+static void _bf_emit_meta_set(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	if (!cg->flavour->meta_set) {
+		bf_cg_fail(cg, -EOPNOTSUPP, "meta %s set is not supported at hook %s",
+			   bf_meta_key_to_str(e->meta_set.key),
+			   bf_hook_to_str(cg->prog->hook));
+		return;
+	}
+	cg->flavour->meta_set(cg, e->meta_set.key, _bf_reg_fp(e->meta_set.sreg));
+}
+
 /* Is [reg, reg + len) read by exprs[from..n) before being overwritten? */
 bool bf_cg_reg_live(const struct bf_expr *exprs, size_t n, size_t from,
 		    unsigned int reg, unsigned int len)
@@ -722,6 +749,8 @@ static const struct bf_cg_expr_ops _bf_cg_expr_ops[] = {
 	[BF_EXPR_IMMEDIATE] = { .emit = _bf_emit_immediate },
 	[BF_EXPR_COUNTER] = { .emit = _bf_emit_in_layout },
 	[BF_EXPR_VERDICT] = { .emit = _bf_emit_in_layout },
+	[BF_EXPR_CT] = { .emit = _bf_emit_ct },
+	[BF_EXPR_META_SET] = { .emit = _bf_emit_meta_set },
 };
 _Static_assert(ARRAY_SIZE(_bf_cg_expr_ops) == _BF_EXPR_MAX,
 	       "one emitter per enum bf_expr_type");

@@ -19,3 +19,8 @@ int bf_flavour_skb_load_bytes(struct bf_cg *cg, int fp_off);
 int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 			int fp_off, int fail, bool ingress);
 int bf_meta_protocol_parsed(struct bf_cg *cg, int dst);
+/* meta mark / priority set through struct __sk_buff (TC and cgroup_skb). */
+int bf_flavour_skb_meta_set(struct bf_cg *cg, enum bf_meta_key key, int fp_off);
+
+/* ct loads from skb->_nfct at netfilter hooks (codegen/ct.c). */
+int bf_ct_emit_nf(struct bf_cg *cg, const struct bf_expr *e, int fail);

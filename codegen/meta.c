@@ -74,6 +74,9 @@ int bf_meta_from_skb(struct bf_cg *cg, enum bf_meta_key key, int dst, int fail)
 	case BF_META_MARK:
 		bf_meta_ldx_btf(cg, BPF_W, dst, BPF_REG_1, "sk_buff", "mark", 0);
 		break;
+	case BF_META_PRIORITY:
+		bf_meta_ldx_btf(cg, BPF_W, dst, BPF_REG_1, "sk_buff", "priority", 0);
+		break;
 	case BF_META_PROTOCOL:
 		bf_meta_ldx_btf(cg, BPF_H, dst, BPF_REG_1, "sk_buff", "protocol", 0);
 		break;

@@ -137,4 +137,5 @@ const struct bf_flavour_ops bf_flavour_nf = {
 	.ll_window = _bf_nf_ll_window,
 	.retval = _bf_nf_retval,
 	.meta = _bf_nf_meta,
+	.ct = bf_ct_emit_nf,
 };

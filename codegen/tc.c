@@ -94,6 +94,10 @@ int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		bf_cg_emit(cg, BF_LDX_MEM(BPF_W, dst, BF_R_CTX,
 					  offsetof(struct __sk_buff, pkt_type)));
 		break;
+	case BF_META_PRIORITY:
+		bf_cg_emit(cg, BF_LDX_MEM(BPF_W, dst, BF_R_CTX,
+					  offsetof(struct __sk_buff, priority)));
+		break;
 	case BF_META_IIF:
 	case BF_META_OIF:
 		if ((key == BF_META_IIF) != ingress) {
@@ -130,6 +134,18 @@ int bf_flavour_skb_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 	return bf_cg_err(cg);
 }
 
+/* struct __sk_buff's mark and priority are writable at TC and cgroup_skb
+ * hooks: the same skb fields nft_meta_set_eval() writes. */
+int bf_flavour_skb_meta_set(struct bf_cg *cg, enum bf_meta_key key, int fp_off)
+{
+	int off = key == BF_META_MARK ? offsetof(struct __sk_buff, mark) :
+				        offsetof(struct __sk_buff, priority);
+
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, fp_off));
+	bf_cg_emit(cg, BF_STX_MEM(BPF_W, BF_R_CTX, BPF_REG_1, off));
+	return bf_cg_err(cg);
+}
+
 static int _bf_tc_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		       int fp_off, int fail)
 {
@@ -146,4 +162,5 @@ const struct bf_flavour_ops bf_flavour_tc = {
 	.ll_vlan = _bf_tc_ll_vlan,
 	.retval = _bf_tc_retval,
 	.meta = _bf_tc_meta,
+	.meta_set = bf_flavour_skb_meta_set,
 };

@@ -57,6 +57,7 @@ static int _bf_xdp_meta(struct bf_cg *cg, enum bf_meta_key key, int dst,
 		bf_meta_protocol_parsed(cg, dst);
 		break;
 	case BF_META_MARK:
+	case BF_META_PRIORITY:
 		bf_cg_emit(cg, BF_MOV64_IMM(dst, 0));
 		break;
 	case BF_META_PKTTYPE: {

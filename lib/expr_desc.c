@@ -446,6 +446,90 @@ static bool _bf_verdict_equal(const struct bf_expr *a, const struct bf_expr *b)
 	       !strncmp(a->verdict.chain, b->verdict.chain, BF_NAME_MAX);
 }
 
+/* ct */
+
+static bool _bf_ct_key_is_tuple(enum bf_ct_key key)
+{
+	return key >= BF_CT_SRC && key <= BF_CT_DST_IP6;
+}
+
+/* nft_ct_get_init(): tuple keys need a direction, the per-entry keys
+ * (state .. expiration) take none, l3proto, protocol and zone either. */
+static int _bf_ct_validate(struct bf_vctx *ctx, const struct bf_expr *e)
+{
+	enum bf_ct_key key = e->ct.key;
+	unsigned int len = e->ct.len;
+
+	if ((unsigned int)key >= _BF_CT_MAX)
+		return bf_vctx_fail(ctx, "unknown ct key %d", (int)key);
+	if (e->ct.dir > BF_CT_DIR_NONE)
+		return bf_vctx_fail(ctx, "unknown ct direction %u", e->ct.dir);
+	if (_bf_ct_key_is_tuple(key) && e->ct.dir == BF_CT_DIR_NONE)
+		return bf_vctx_fail(ctx, "ct %s needs a direction",
+				    bf_ct_key_to_str(key));
+	if (key <= BF_CT_EXPIRATION && e->ct.dir != BF_CT_DIR_NONE)
+		return bf_vctx_fail(ctx, "ct %s takes no direction",
+				    bf_ct_key_to_str(key));
+	if (key == BF_CT_SRC || key == BF_CT_DST) {
+		if (len != 4 && len != 16)
+			return bf_vctx_fail(ctx, "ct %s length %u is not 4 or 16",
+					    bf_ct_key_to_str(key), len);
+	} else if (len != bf_ct_key_len(key, BF_FAMILY_INET)) {
+		return bf_vctx_fail(ctx, "ct %s length %u is not %u",
+				    bf_ct_key_to_str(key), len,
+				    bf_ct_key_len(key, BF_FAMILY_INET));
+	}
+
+	return 0;
+}
+
+static bool _bf_ct_writes(const struct bf_expr *e, unsigned int *reg,
+			  unsigned int *len)
+{
+	return _bf_regs_set(reg, len, e->ct.dreg, e->ct.len);
+}
+
+static void _bf_ct_dump(const struct bf_expr *e, FILE *f)
+{
+	static const char *const dirs[] = { "original ", "reply ", "" };
+
+	fprintf(f, "ct load %s%s => reg %u", _bf_dump_enum(dirs, e->ct.dir),
+		bf_ct_key_to_str(e->ct.key), e->ct.dreg);
+}
+
+static bool _bf_ct_equal(const struct bf_expr *a, const struct bf_expr *b)
+{
+	return _bf_member_equal(a, b, ct);
+}
+
+/* meta set */
+
+static int _bf_meta_set_validate(struct bf_vctx *ctx, const struct bf_expr *e)
+{
+	if (e->meta_set.key != BF_META_MARK && e->meta_set.key != BF_META_PRIORITY)
+		return bf_vctx_fail(ctx, "meta %s cannot be set",
+				    bf_meta_key_to_str(e->meta_set.key));
+
+	return 0;
+}
+
+static bool _bf_meta_set_reads(const struct bf_expr *e, unsigned int *reg,
+			       unsigned int *len)
+{
+	return _bf_regs_set(reg, len, e->meta_set.sreg, 4);
+}
+
+static void _bf_meta_set_dump(const struct bf_expr *e, FILE *f)
+{
+	fprintf(f, "meta_set %s <= reg %u", bf_meta_key_to_str(e->meta_set.key),
+		e->meta_set.sreg);
+}
+
+static bool _bf_meta_set_equal(const struct bf_expr *a, const struct bf_expr *b)
+{
+	return _bf_member_equal(a, b, meta_set);
+}
+
 /* The table. Every member of every entry is set: test_expr_desc.c checks
  * it, and there is no default for a kind left out. */
 static const struct bf_expr_desc _bf_expr_descs[] = {
@@ -529,6 +613,27 @@ static const struct bf_expr_desc _bf_expr_descs[] = {
 		.writes = _bf_regs_none,
 		.dump = _bf_verdict_dump,
 		.equal = _bf_verdict_equal,
+	},
+	/* A load: what the conntrack entry holds when the packet is seen. */
+	[BF_EXPR_CT] = {
+		.name = "ct",
+		.purity = BF_EXPR_PURE,
+		.validate = _bf_ct_validate,
+		.reads = _bf_regs_none,
+		.writes = _bf_ct_writes,
+		.dump = _bf_ct_dump,
+		.equal = _bf_ct_equal,
+	},
+	/* Writes the packet: runs only once the rule's tests held, never
+	 * shared by a rule group. */
+	[BF_EXPR_META_SET] = {
+		.name = "meta_set",
+		.purity = BF_EXPR_EFFECT,
+		.validate = _bf_meta_set_validate,
+		.reads = _bf_meta_set_reads,
+		.writes = _bf_regs_none,
+		.dump = _bf_meta_set_dump,
+		.equal = _bf_meta_set_equal,
 	},
 };
 _Static_assert(ARRAY_SIZE(_bf_expr_descs) == _BF_EXPR_MAX,

@@ -77,6 +77,7 @@ static const char *const _bf_meta_key_strs[] = {
 	[BF_META_PKTTYPE] = "pkttype",
 	[BF_META_SKUID] = "skuid",
 	[BF_META_SKGID] = "skgid",
+	[BF_META_PRIORITY] = "priority",
 };
 _Static_assert(ARRAY_SIZE(_bf_meta_key_strs) == _BF_META_MAX,
 	       "meta key names out of sync");
@@ -96,9 +97,54 @@ static const unsigned int _bf_meta_key_lens[] = {
 	[BF_META_PKTTYPE] = 1,
 	[BF_META_SKUID] = 4,
 	[BF_META_SKGID] = 4,
+	[BF_META_PRIORITY] = 4,
 };
 _Static_assert(ARRAY_SIZE(_bf_meta_key_lens) == _BF_META_MAX,
 	       "meta key lengths out of sync");
+
+/* nft's words for the keys (`ct state`, `ct original saddr`, ...). */
+static const char *const _bf_ct_key_strs[] = {
+	[BF_CT_STATE] = "state",
+	[BF_CT_DIRECTION] = "direction",
+	[BF_CT_STATUS] = "status",
+	[BF_CT_MARK] = "mark",
+	[BF_CT_EXPIRATION] = "expiration",
+	[BF_CT_L3PROTO] = "l3proto",
+	[BF_CT_PROTOCOL] = "protocol",
+	[BF_CT_ZONE] = "zone",
+	[BF_CT_SRC] = "saddr",
+	[BF_CT_DST] = "daddr",
+	[BF_CT_PROTO_SRC] = "proto-src",
+	[BF_CT_PROTO_DST] = "proto-dst",
+	[BF_CT_SRC_IP] = "ip saddr",
+	[BF_CT_DST_IP] = "ip daddr",
+	[BF_CT_SRC_IP6] = "ip6 saddr",
+	[BF_CT_DST_IP6] = "ip6 daddr",
+};
+_Static_assert(ARRAY_SIZE(_bf_ct_key_strs) == _BF_CT_MAX,
+	       "ct key names out of sync");
+
+/* 0: the family decides (saddr, daddr). */
+static const unsigned int _bf_ct_key_lens[] = {
+	[BF_CT_STATE] = 4,
+	[BF_CT_DIRECTION] = 1,
+	[BF_CT_STATUS] = 4,
+	[BF_CT_MARK] = 4,
+	[BF_CT_EXPIRATION] = 4,
+	[BF_CT_L3PROTO] = 1,
+	[BF_CT_PROTOCOL] = 1,
+	[BF_CT_ZONE] = 2,
+	[BF_CT_SRC] = 0,
+	[BF_CT_DST] = 0,
+	[BF_CT_PROTO_SRC] = 2,
+	[BF_CT_PROTO_DST] = 2,
+	[BF_CT_SRC_IP] = 4,
+	[BF_CT_DST_IP] = 4,
+	[BF_CT_SRC_IP6] = 16,
+	[BF_CT_DST_IP6] = 16,
+};
+_Static_assert(ARRAY_SIZE(_bf_ct_key_lens) == _BF_CT_MAX,
+	       "ct key lengths out of sync");
 
 static const char *const _bf_cmp_op_strs[] = {
 	[BF_CMP_EQ] = "eq",
@@ -141,6 +187,21 @@ const char *bf_payload_base_to_str(enum bf_payload_base base)
 const char *bf_meta_key_to_str(enum bf_meta_key key)
 {
 	return _bf_enum_str(_bf_meta_key_strs, key);
+}
+
+const char *bf_ct_key_to_str(enum bf_ct_key key)
+{
+	return _bf_enum_str(_bf_ct_key_strs, key);
+}
+
+unsigned int bf_ct_key_len(enum bf_ct_key key, enum bf_family family)
+{
+	if ((unsigned int)key >= _BF_CT_MAX)
+		return 0;
+	if (_bf_ct_key_lens[key])
+		return _bf_ct_key_lens[key];
+
+	return family == BF_FAMILY_IP ? 4 : 16;
 }
 
 const char *bf_cmp_op_to_str(enum bf_cmp_op op)
@@ -258,6 +319,29 @@ struct bf_expr bf_expr_meta(enum bf_meta_key key, uint8_t dreg)
 
 	expr.meta.key = key;
 	expr.meta.dreg = dreg;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_meta_set(enum bf_meta_key key, uint8_t sreg)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_META_SET);
+
+	expr.meta_set.key = key;
+	expr.meta_set.sreg = sreg;
+
+	return expr;
+}
+
+struct bf_expr bf_expr_ct(enum bf_ct_key key, uint8_t dir, uint8_t dreg,
+			  uint8_t len)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_CT);
+
+	expr.ct.key = key;
+	expr.ct.dir = dir;
+	expr.ct.dreg = dreg;
+	expr.ct.len = len;
 
 	return expr;
 }

@@ -24,7 +24,7 @@
 static const struct bf_nft_expr_ops *const _bf_ops[] = {
 	&bf_nft_payload_ops, &bf_nft_meta_ops,	    &bf_nft_cmp_ops,
 	&bf_nft_bitwise_ops, &bf_nft_byteorder_ops, &bf_nft_range_ops,
-	&bf_nft_immediate_ops, &bf_nft_counter_ops,
+	&bf_nft_immediate_ops, &bf_nft_counter_ops, &bf_nft_ct_ops,
 };
 
 /* IR expression type -> the nf_tables expression that dumps it. */
@@ -38,6 +38,8 @@ static const struct bf_nft_expr_ops *const _bf_dump_ops[] = {
 	[BF_EXPR_IMMEDIATE] = &bf_nft_immediate_ops,
 	[BF_EXPR_COUNTER] = &bf_nft_counter_ops,
 	[BF_EXPR_VERDICT] = &bf_nft_immediate_ops,
+	[BF_EXPR_CT] = &bf_nft_ct_ops,
+	[BF_EXPR_META_SET] = &bf_nft_meta_ops,
 };
 _Static_assert(ARRAY_SIZE(_bf_dump_ops) == _BF_EXPR_MAX,
 	       "expression dump table out of sync");

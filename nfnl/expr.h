@@ -120,6 +120,7 @@ extern const struct bf_nft_expr_ops bf_nft_byteorder_ops;
 extern const struct bf_nft_expr_ops bf_nft_range_ops;
 extern const struct bf_nft_expr_ops bf_nft_immediate_ops;
 extern const struct bf_nft_expr_ops bf_nft_counter_ops;
+extern const struct bf_nft_expr_ops bf_nft_ct_ops;
 
 /** Record an error (attribute: @inner, or the expression) and return
  * @errnum. */

@@ -76,6 +76,8 @@ bool bf_nla_valid(const struct nlattr *attr, const struct bf_nla_policy *pol)
 		return len == sizeof(uint32_t);
 	case BF_NLA_U64:
 		return len == sizeof(uint64_t);
+	case BF_NLA_U8:
+		return len == sizeof(uint8_t);
 	case BF_NLA_STRING:
 		/* A trailing NUL does not count, as in the kernel policy. */
 		if (len && s[len - 1] == '\0')
@@ -160,6 +162,11 @@ void bf_nlb_put_be64(struct bf_nlb *b, uint16_t type, uint64_t value)
 	uint64_t be = htobe64(value);
 
 	bf_nlb_put(b, type, &be, sizeof(be));
+}
+
+void bf_nlb_put_u8(struct bf_nlb *b, uint16_t type, uint8_t value)
+{
+	bf_nlb_put(b, type, &value, sizeof(value));
 }
 
 void bf_nlb_put_strz(struct bf_nlb *b, uint16_t type, const char *s)

@@ -22,6 +22,7 @@ enum bf_nla_type {
 	BF_NLA_STRING, /* at most max_len characters, NUL terminated or not */
 	BF_NLA_BINARY, /* at most max_len bytes */
 	BF_NLA_NESTED, /* empty, or a well-formed attribute stream */
+	BF_NLA_U8, /* exactly 1 byte */
 	_BF_NLA_MAX,
 };
 
@@ -51,6 +52,10 @@ static inline uint16_t bf_nla_type(const struct nlattr *attr)
  * the policy before). */
 uint32_t bf_nla_get_be32(const struct nlattr *attr);
 uint64_t bf_nla_get_be64(const struct nlattr *attr);
+static inline uint8_t bf_nla_get_u8(const struct nlattr *attr)
+{
+	return *(const uint8_t *)bf_nla_data(attr);
+}
 
 /**
  * Split the payload of @nest into @tb[0..@max] (the last attribute of a
@@ -94,6 +99,7 @@ void bf_nlb_put(struct bf_nlb *b, uint16_t type, const void *data,
 		size_t len);
 void bf_nlb_put_be32(struct bf_nlb *b, uint16_t type, uint32_t value);
 void bf_nlb_put_be64(struct bf_nlb *b, uint16_t type, uint64_t value);
+void bf_nlb_put_u8(struct bf_nlb *b, uint16_t type, uint8_t value);
 void bf_nlb_put_strz(struct bf_nlb *b, uint16_t type, const char *s);
 /** Start a nest (no NLA_F_NESTED flag); NULL once @b has failed. */
 struct nlattr *bf_nlb_nest_start(struct bf_nlb *b, uint16_t type);

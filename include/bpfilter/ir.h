@@ -80,6 +80,7 @@ enum bf_meta_key {
 	BF_META_PKTTYPE, /* u8 (PACKET_HOST, ...) */
 	BF_META_SKUID, /* u32 host order */
 	BF_META_SKGID, /* u32 host order */
+	BF_META_PRIORITY, /* u32 host order (skb->priority, a tc handle) */
 	_BF_META_MAX,
 };
 
@@ -112,6 +113,39 @@ enum bf_byteorder_op {
 	_BF_BYTEORDER_MAX,
 };
 
+/* Conntrack keys (nft_ct): the kernel's conntrack entry of the packet. */
+enum bf_ct_key {
+	BF_CT_STATE, /* u32 host order: NF_CT_STATE_*_BIT, any packet */
+	BF_CT_DIRECTION, /* u8: IP_CT_DIR_ORIGINAL 0 / REPLY 1 */
+	BF_CT_STATUS, /* u32 host order: IPS_* */
+	BF_CT_MARK, /* u32 host order */
+	BF_CT_EXPIRATION, /* u32 host order, milliseconds left */
+	BF_CT_L3PROTO, /* u8: NFPROTO_IPV4 / NFPROTO_IPV6 */
+	BF_CT_PROTOCOL, /* u8: IPPROTO_* */
+	BF_CT_ZONE, /* u16 host order */
+	BF_CT_SRC, /* 4 (ip) or 16 (ip6, inet) bytes: tuple address */
+	BF_CT_DST,
+	BF_CT_PROTO_SRC, /* u16 network order: tuple port / id */
+	BF_CT_PROTO_DST,
+	BF_CT_SRC_IP, /* 4 bytes, IPv4 entries only */
+	BF_CT_DST_IP,
+	BF_CT_SRC_IP6, /* 16 bytes, IPv6 entries only */
+	BF_CT_DST_IP6,
+	_BF_CT_MAX,
+};
+
+/* ct direction: original, reply, or none given (nft_ct's IP_CT_DIR_MAX). */
+#define BF_CT_DIR_ORIGINAL 0
+#define BF_CT_DIR_REPLY 1
+#define BF_CT_DIR_NONE 2
+
+/* NF_CT_STATE_*_BIT, as `ct state` compares them. */
+#define BF_CT_STATE_INVALID 0x01
+#define BF_CT_STATE_ESTABLISHED 0x02
+#define BF_CT_STATE_RELATED 0x04
+#define BF_CT_STATE_NEW 0x08
+#define BF_CT_STATE_UNTRACKED 0x40
+
 enum bf_expr_type {
 	BF_EXPR_PAYLOAD,
 	BF_EXPR_META,
@@ -122,6 +156,8 @@ enum bf_expr_type {
 	BF_EXPR_IMMEDIATE,
 	BF_EXPR_COUNTER,
 	BF_EXPR_VERDICT,
+	BF_EXPR_CT,
+	BF_EXPR_META_SET,
 	_BF_EXPR_MAX,
 };
 
@@ -185,6 +221,16 @@ struct bf_expr {
 			enum bf_verdict code;
 			char chain[BF_NAME_MAX]; /* JUMP / GOTO target */
 		} verdict;
+		struct {
+			enum bf_ct_key key;
+			uint8_t dir; /* BF_CT_DIR_* */
+			uint8_t dreg;
+			uint8_t len; /* bytes written: bf_ct_key_len() */
+		} ct;
+		struct {
+			enum bf_meta_key key; /* BF_META_MARK or BF_META_PRIORITY */
+			uint8_t sreg; /* 4 bytes, host order */
+		} meta_set;
 	};
 };
 
@@ -239,11 +285,19 @@ const char *bf_payload_base_to_str(enum bf_payload_base base);
 const char *bf_meta_key_to_str(enum bf_meta_key key);
 const char *bf_cmp_op_to_str(enum bf_cmp_op op);
 const char *bf_expr_type_to_str(enum bf_expr_type type);
+const char *bf_ct_key_to_str(enum bf_ct_key key);
 
 /**
  * Length in bytes of the value a meta key loads.
  */
 unsigned int bf_meta_key_len(enum bf_meta_key key);
+
+/**
+ * Length in bytes of the value a ct key loads in a table of @family
+ * (BF_CT_SRC / BF_CT_DST: 4 in an ip table, else 16, as nft_ct); 0 for a
+ * key out of range.
+ */
+unsigned int bf_ct_key_len(enum bf_ct_key key, enum bf_family family);
 
 /** True if @hook is a netfilter hook (NF_*). */
 bool bf_hook_is_nf(enum bf_hook hook);
@@ -275,6 +329,11 @@ struct bf_expr bf_expr_byteorder(enum bf_byteorder_op op, uint8_t sreg,
 struct bf_expr bf_expr_immediate(uint8_t dreg, const struct bf_data *data);
 struct bf_expr bf_expr_counter(void);
 struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
+/* Set packet metadata @key (mark, priority) from register @sreg. */
+struct bf_expr bf_expr_meta_set(enum bf_meta_key key, uint8_t sreg);
+/* ct load of @key (direction BF_CT_DIR_*), @len bytes (bf_ct_key_len()). */
+struct bf_expr bf_expr_ct(enum bf_ct_key key, uint8_t dir, uint8_t dreg,
+			  uint8_t len);
 
 /*
  * What an expression does, from its kind's descriptor (lib/expr_desc.c).

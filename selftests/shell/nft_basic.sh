@@ -249,7 +249,7 @@ bf_check "netdev: udp to $OTHER passes after delete table" bf_udp_arrives "$NS_A
 before=$(bnft -a list ruleset)
 cat >"$bf_tmpdir/batch.nft" <<EOF
 add rule ip f in udp dport $OTHER drop
-add rule ip f in ct state established accept
+add rule ip f in udp dport 1 meta mark set 0x1
 EOF
 bnft -f "$bf_tmpdir/batch.nft" >/dev/null 2>&1
 bf_check "refused batch fails" test $? -ne 0

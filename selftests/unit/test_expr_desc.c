@@ -55,6 +55,10 @@ static struct bf_expr sample(enum bf_expr_type type)
 		return bf_expr_counter();
 	case BF_EXPR_VERDICT:
 		return bf_expr_verdict(BF_VERDICT_JUMP, "sub");
+	case BF_EXPR_CT:
+		return bf_expr_ct(BF_CT_STATE, BF_CT_DIR_NONE, 2, 4);
+	case BF_EXPR_META_SET:
+		return bf_expr_meta_set(BF_META_MARK, 2);
 	default:
 		fail_msg("no sample expression for kind %d", (int)type);
 		return bf_expr_counter();
@@ -109,6 +113,8 @@ static void test_purity_is_explicit(void **state)
 		[BF_EXPR_IMMEDIATE] = BF_EXPR_PURE,
 		[BF_EXPR_COUNTER] = BF_EXPR_EFFECT,
 		[BF_EXPR_VERDICT] = BF_EXPR_EFFECT,
+		[BF_EXPR_CT] = BF_EXPR_PURE,
+		[BF_EXPR_META_SET] = BF_EXPR_EFFECT,
 	};
 	_Static_assert(ARRAY_SIZE(expected) == _BF_EXPR_MAX,
 		       "expected purity out of sync");
@@ -231,6 +237,8 @@ static void test_declared_registers(void **state)
 		[BF_EXPR_IMMEDIATE] = { -1, -1, 2, 4 },
 		[BF_EXPR_COUNTER] = { -1, -1, -1, -1 },
 		[BF_EXPR_VERDICT] = { -1, -1, -1, -1 },
+		[BF_EXPR_CT] = { -1, -1, 2, 4 },
+		[BF_EXPR_META_SET] = { 2, 4, -1, -1 },
 	};
 	_Static_assert(ARRAY_SIZE(expected) == _BF_EXPR_MAX,
 		       "expected registers out of sync");
@@ -283,6 +291,12 @@ static void test_writes_stay_in_the_register_file(void **state)
 		case BF_EXPR_IMMEDIATE:
 			e.immediate.dreg = BF_REG_COUNT - 1;
 			e.immediate.data.len = 8;
+			break;
+		case BF_EXPR_CT:
+			e.ct.key = BF_CT_SRC_IP6;
+			e.ct.dir = BF_CT_DIR_REPLY;
+			e.ct.len = 16;
+			e.ct.dreg = BF_REG_COUNT - 1;
 			break;
 		default:
 			fail_msg("no out-of-range write for kind %s",

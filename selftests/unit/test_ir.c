@@ -96,6 +96,7 @@ static void test_meta_key_strs_and_lens(void **state)
 		[BF_META_PKTTYPE] = { "pkttype", 1 },
 		[BF_META_SKUID] = { "skuid", 4 },
 		[BF_META_SKGID] = { "skgid", 4 },
+		[BF_META_PRIORITY] = { "priority", 4 },
 	};
 
 	assert_int_equal(ARRAY_SIZE(expected), _BF_META_MAX);
@@ -124,7 +125,7 @@ static void test_expr_type_strs(void **state)
 {
 	static const char *const expected[] = {
 		"payload", "meta",	"bitwise", "byteorder", "cmp",
-		"range",   "immediate", "counter", "verdict",
+		"range",   "immediate", "counter", "verdict", "ct", "meta_set",
 	};
 
 	assert_int_equal(ARRAY_SIZE(expected), _BF_EXPR_MAX);
@@ -645,7 +646,13 @@ static void test_expr_dump_invalid(void **state)
 
 	e = bf_expr_counter();
 	e.type = _BF_EXPR_MAX;
-	assert_expr_dump(&e, "unknown expression type 9");
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "unknown expression type %d",
+			 _BF_EXPR_MAX);
+		assert_expr_dump(&e, want);
+	}
 }
 
 static void add_rule(struct bf_chain *chain, uint64_t handle,

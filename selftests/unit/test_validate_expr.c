@@ -232,7 +232,7 @@ static void test_meta_fields(void **state)
 	for (int k = 0; k < _BF_META_MAX; k++)
 		EXPECT_EXPR_VALID(bf_expr_meta(k, 0));
 	EXPECT_EXPR_INVALID(bf_expr_meta(_BF_META_MAX, 0), "meta",
-			    "unknown meta key 14");
+			    "unknown meta key");
 }
 
 static void test_cmp_fields(void **state)
@@ -349,7 +349,7 @@ static void test_unknown_expr_type(void **state)
 	struct bf_expr e = bf_expr_counter();
 
 	e.type = _BF_EXPR_MAX;
-	EXPECT_EXPR_INVALID(e, "unknown", "unknown expression type 9");
+	EXPECT_EXPR_INVALID(e, "unknown", "unknown expression type");
 }
 
 /* The first error is reported, in table order. */
