@@ -129,6 +129,15 @@ enum bf_map_id {
 
 /* Hash maps of grouped rules are numbered from here (bf_program.groups). */
 #define BF_MAP_GROUP0 16
+/* Maps of the sets the program looks up, from here (bf_program.sets). */
+#define BF_MAP_SET0 (1 << 20)
+
+/* A set the program looks up: its own copy of the IR set, filled into a
+ * hash map (exact keys) or an LPM trie (prefixes) at load. */
+struct bf_set_map {
+	struct bf_set *set;
+	int fd;
+};
 
 struct bf_map_ref {
 	size_t insn;
@@ -213,6 +222,9 @@ struct bf_program {
 
 	struct bf_group_map *groups;
 	size_t n_groups;
+
+	struct bf_set_map *sets;
+	size_t n_sets;
 
 	char table[BF_NAME_MAX];
 	enum bf_family family;

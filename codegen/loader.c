@@ -161,6 +161,48 @@ static int _bf_next_create(struct bf_program *prog)
 	return 0;
 }
 
+/* The maps of the sets the program looks up, filled with their keys:
+ * exact keys in a hash map, prefixes in an LPM trie ({u32 prefix length,
+ * key}). The value is unused (one byte). Room for elements added later
+ * as for groups. */
+static int _bf_sets_create(struct bf_program *prog)
+{
+	for (size_t i = 0; i < prog->n_sets; i++) {
+		struct bf_set_map *m = &prog->sets[i];
+		const struct bf_set *s = m->set;
+		bool lpm = s->flags & BF_SET_F_PREFIX;
+		LIBBPF_OPTS(bpf_map_create_opts, opts,
+			    .map_flags = lpm ? BPF_F_NO_PREALLOC : 0);
+		char mname[BPF_OBJ_NAME_LEN];
+		uint8_t key[4 + BF_SET_KEY_MAX];
+		uint8_t one = 1;
+
+		bf_obj_name(mname, sizeof(mname), "s", s->name);
+		m->fd = bpf_map_create(lpm ? BPF_MAP_TYPE_LPM_TRIE :
+					     BPF_MAP_TYPE_HASH,
+				       mname, s->key_len + (lpm ? 4 : 0), 1,
+				       (uint32_t)bf_map_room(s->n), &opts);
+		if (m->fd < 0) {
+			m->fd = -1;
+			return -errno;
+		}
+		for (size_t e = 0; e < s->n; e++) {
+			uint32_t plen = s->prefix[e];
+			uint8_t *k = key;
+
+			if (lpm) {
+				memcpy(key, &plen, 4);
+				k += 4;
+			}
+			memcpy(k, s->keys + e * s->key_len, s->key_len);
+			if (bpf_map_update_elem(m->fd, key, &one, BPF_ANY))
+				return -errno;
+		}
+	}
+
+	return 0;
+}
+
 int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
@@ -236,6 +278,10 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		}
 	}
 
+	r = _bf_sets_create(prog);
+	if (r)
+		goto err_close_map;
+
 	r = _bf_next_create(prog);
 	if (r)
 		goto err_close_map;
@@ -244,6 +290,7 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		int map = prog->map_refs[i].map;
 
 		prog->insns[prog->map_refs[i].insn].imm =
+			map >= BF_MAP_SET0 ? prog->sets[map - BF_MAP_SET0].fd :
 			map >= BF_MAP_GROUP0 ? prog->groups[map - BF_MAP_GROUP0].fd :
 			map == BF_MAP_KEYS ? prog->keys_fd :
 			map == BF_MAP_NEXT ? prog->next_fd : prog->counters_fd;
@@ -305,6 +352,11 @@ loaded:
 	return 0;
 
 err_close_map:
+	for (size_t i = 0; i < prog->n_sets; i++) {
+		if (prog->sets[i].fd >= 0)
+			close(prog->sets[i].fd);
+		prog->sets[i].fd = -1;
+	}
 	for (size_t gi = 0; gi < prog->n_groups; gi++) {
 		if (prog->groups[gi].fd >= 0)
 			close(prog->groups[gi].fd);
@@ -346,6 +398,12 @@ void bf_program_free(struct bf_program **prog)
 		free(p->groups[gi].values);
 	}
 	free(p->groups);
+	for (size_t i = 0; i < p->n_sets; i++) {
+		if (p->sets[i].fd >= 0)
+			close(p->sets[i].fd);
+		bf_set_free(&p->sets[i].set);
+	}
+	free(p->sets);
 	free(p->insns);
 	free(p->map_refs);
 	free(p->slots);

@@ -322,6 +322,10 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 	 * new program. */
 	if (prog->prog_fd < 0 || strcmp(chain_name, prog->chain))
 		return -EAGAIN;
+	/* Set contents are filled at load and not compared here: a program
+	 * that looks up sets is loaded again (with the sets as they are). */
+	if (prog->n_sets)
+		return -EAGAIN;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,131 @@ static enum bf_hook _bf_ir_hook(int family, uint32_t hooknum)
 	return (enum bf_hook)(BF_HOOK_NF_PRE_ROUTING + hooknum);
 }
 
+/* Big-endian comparison of two keys of @len bytes. */
+static int _bf_key_cmp(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(size_t *)len);
+}
+
+/* Add [lo, hi] (inclusive, big-endian, @len bytes) to @set as the fewest
+ * prefixes that cover it exactly. */
+static int _bf_range_prefixes(struct bf_set *set, const uint8_t *lo,
+			      const uint8_t *hi, size_t len)
+{
+	uint8_t cur[BF_NFT_SET_DATA_MAX], end[BF_NFT_SET_DATA_MAX];
+	size_t bits = len * 8;
+	int r;
+
+	memcpy(cur, lo, len);
+	for (;;) {
+		size_t k = 0; /* host bits of the largest aligned block */
+
+		/* Grow the block while cur is aligned to it and it fits. */
+		while (k < bits) {
+			size_t bit = bits - 1 - k; /* bit index from the top */
+			bool aligned = !(cur[bit / 8] & (0x80 >> (bit % 8)));
+
+			if (!aligned)
+				break;
+			/* end = cur | ((1 << (k + 1)) - 1) */
+			memcpy(end, cur, len);
+			for (size_t j = 0; j <= k; j++) {
+				size_t b2 = bits - 1 - j;
+
+				end[b2 / 8] |= 0x80 >> (b2 % 8);
+			}
+			if (memcmp(end, hi, len) > 0)
+				break;
+			k++;
+		}
+		r = bf_set_add_key(set, cur, (uint8_t)(bits - k));
+		if (r)
+			return r;
+		/* end of this block = cur | ((1 << k) - 1) */
+		memcpy(end, cur, len);
+		for (size_t j = 0; j < k; j++) {
+			size_t b2 = bits - 1 - j;
+
+			end[b2 / 8] |= 0x80 >> (b2 % 8);
+		}
+		if (memcmp(end, hi, len) >= 0)
+			return 0;
+		/* cur = end + 1 */
+		memcpy(cur, end, len);
+		for (size_t i = len; i-- > 0;) {
+			if (++cur[i])
+				break;
+		}
+	}
+}
+
+/* The IR set of @s: exact keys, or for an interval set the prefixes that
+ * cover its intervals (start elements open an interval, the next
+ * interval-end element closes it, exclusive; none: up to the largest
+ * key), as nf_tables' rbtree holds them. */
+static int _bf_set_ir(const struct bf_nft_set *s, struct bf_set **out)
+{
+	bool interval = s->flags & NFT_SET_INTERVAL;
+	_cleanup_free_ uint8_t *keys = NULL;
+	struct bf_set *set = NULL;
+	size_t klen = s->klen;
+	int r;
+
+	r = bf_set_new(&set, s->name, (uint8_t)s->klen,
+		       interval ? BF_SET_F_PREFIX : 0);
+	if (r)
+		return r;
+	if (!interval) {
+		for (size_t i = 0; i < s->n_elems && !r; i++)
+			r = bf_set_add_key(set, s->elems[i]->key, 0);
+		goto out;
+	}
+
+	/* Sorted keys, each with its end flag in one extra byte. */
+	keys = malloc((s->n_elems ? s->n_elems : 1) * (klen + 1));
+	if (!keys) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_elems; i++) {
+		memcpy(keys + i * (klen + 1), s->elems[i]->key, klen);
+		keys[i * (klen + 1) + klen] =
+			!!(s->elems[i]->flags & NFT_SET_ELEM_INTERVAL_END);
+	}
+	{
+		size_t l = klen + 1;
+
+		qsort_r(keys, s->n_elems, klen + 1, _bf_key_cmp, &l);
+	}
+	for (size_t i = 0; i < s->n_elems && !r; i++) {
+		const uint8_t *lo = keys + i * (klen + 1);
+		uint8_t hi[BF_NFT_SET_DATA_MAX];
+
+		if (lo[klen])
+			continue; /* an end without a start */
+		if (i + 1 < s->n_elems && keys[(i + 1) * (klen + 1) + klen]) {
+			/* [lo, next) */
+			memcpy(hi, keys + (i + 1) * (klen + 1), klen);
+			for (size_t j = klen; j-- > 0;) {
+				if (hi[j]--)
+					break;
+			}
+		} else {
+			memset(hi, 0xff, klen);
+		}
+		if (memcmp(hi, lo, klen) < 0)
+			continue;
+		r = _bf_range_prefixes(set, lo, hi, klen);
+	}
+
+out:
+	if (r)
+		bf_set_free(&set);
+	else
+		*out = set;
+	return r;
+}
+
 /* The IR of a table, for the ruleset core (which keeps no pointer). */
 static int _bf_table_ir(const struct bf_nft_table *t, struct bf_table **out)
 {
@@ -105,6 +231,21 @@ static int _bf_table_ir(const struct bf_nft_table *t, struct bf_table **out)
 		if (!r)
 			r = bf_table_add_chain(table, &chain);
 		bf_chain_free(&chain);
+		if (r) {
+			bf_table_free(&table);
+			return r;
+		}
+	}
+	/* The sets lookups name (the others are never compiled). */
+	for (size_t i = 0; i < t->n_sets; i++) {
+		struct bf_set *set = NULL;
+
+		if (!bf_nft_set_use(t, t->sets[i]->name))
+			continue;
+		r = _bf_set_ir(t->sets[i], &set);
+		if (!r)
+			r = bf_table_add_set(table, &set);
+		bf_set_free(&set);
 		if (r) {
 			bf_table_free(&table);
 			return r;

@@ -6,6 +6,8 @@
  * costs one pointer per rule.
  */
 #include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +156,29 @@ void bf_nft_chain_free(struct bf_nft_chain **c, bool detach)
 	*c = NULL;
 }
 
+void bf_nft_elem_put(struct bf_nft_elem **e)
+{
+	if (!*e)
+		return;
+	if (--(*e)->refcnt == 0) {
+		free((*e)->udata);
+		free(*e);
+	}
+	*e = NULL;
+}
+
+void bf_nft_set_free(struct bf_nft_set **s)
+{
+	if (!*s)
+		return;
+	for (size_t i = 0; i < (*s)->n_elems; i++)
+		bf_nft_elem_put(&(*s)->elems[i]);
+	free((*s)->elems);
+	free((*s)->udata);
+	free(*s);
+	*s = NULL;
+}
+
 void bf_nft_table_free(struct bf_nft_table **t, bool detach)
 {
 	if (!*t)
@@ -161,6 +186,9 @@ void bf_nft_table_free(struct bf_nft_table **t, bool detach)
 	for (size_t i = 0; i < (*t)->n_chains; i++)
 		bf_nft_chain_free(&(*t)->chains[i], detach);
 	free((*t)->chains);
+	for (size_t i = 0; i < (*t)->n_sets; i++)
+		bf_nft_set_free(&(*t)->sets[i]);
+	free((*t)->sets);
 	free((*t)->udata);
 	free(*t);
 	*t = NULL;
@@ -206,6 +234,35 @@ err:
 	return NULL;
 }
 
+/* Elements are shared: a copy costs a pointer per element. */
+static struct bf_nft_set *_bf_set_clone(const struct bf_nft_set *src)
+{
+	struct bf_nft_set *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	*s = *src;
+	s->id = 0;
+	s->last_nlh = NULL;
+	s->elems = NULL;
+	s->n_elems = 0;
+	s->cap_elems = 0;
+	s->udata = _bf_memdup(src->udata, src->udlen);
+	if ((src->udlen && !s->udata) ||
+	    _bf_grow((void **)&s->elems, &s->cap_elems, src->n_elems,
+		     sizeof(*s->elems))) {
+		bf_nft_set_free(&s);
+		return NULL;
+	}
+	for (size_t i = 0; i < src->n_elems; i++) {
+		s->elems[i] = src->elems[i];
+		++s->elems[i]->refcnt;
+	}
+	s->n_elems = src->n_elems;
+
+	return s;
+}
+
 static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 {
 	struct bf_nft_table *t = malloc(sizeof(*t));
@@ -216,6 +273,9 @@ static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 	t->chains = NULL;
 	t->cap_chains = 0;
 	t->n_chains = 0;
+	t->sets = NULL;
+	t->cap_sets = 0;
+	t->n_sets = 0;
 	t->dirty = false;
 	t->flags_updated = false;
 	t->udata = _bf_memdup(src->udata, src->udlen);
@@ -232,6 +292,19 @@ static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 			return NULL;
 		}
 		t->n_chains++;
+	}
+	if (_bf_grow((void **)&t->sets, &t->cap_sets, src->n_sets,
+		     sizeof(*t->sets))) {
+		bf_nft_table_free(&t, false);
+		return NULL;
+	}
+	for (size_t i = 0; i < src->n_sets; i++) {
+		t->sets[i] = _bf_set_clone(src->sets[i]);
+		if (!t->sets[i]) {
+			bf_nft_table_free(&t, false);
+			return NULL;
+		}
+		t->n_sets++;
 	}
 
 	return t;
@@ -400,4 +473,109 @@ void bf_nft_rule_remove_at(struct bf_nft_chain *c, size_t pos)
 	memmove(&c->rules[pos], &c->rules[pos + 1],
 		(c->n_rules - pos - 1) * sizeof(*c->rules));
 	c->n_rules--;
+}
+
+struct bf_nft_set *bf_nft_set_find(const struct bf_nft_table *t,
+				   const char *name)
+{
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (!strcmp(t->sets[i]->name, name))
+			return t->sets[i];
+	}
+	return NULL;
+}
+
+struct bf_nft_set *bf_nft_set_find_handle(const struct bf_nft_table *t,
+					  uint64_t handle)
+{
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (t->sets[i]->handle == handle)
+			return t->sets[i];
+	}
+	return NULL;
+}
+
+struct bf_nft_set *bf_nft_set_find_id(const struct bf_nft_table *t,
+				      uint32_t id)
+{
+	for (size_t i = 0; id && i < t->n_sets; i++) {
+		if (t->sets[i]->id == id)
+			return t->sets[i];
+	}
+	return NULL;
+}
+
+int bf_nft_set_add(struct bf_nft_table *t, struct bf_nft_set *s)
+{
+	if (_bf_grow((void **)&t->sets, &t->cap_sets, t->n_sets + 1,
+		     sizeof(*t->sets)))
+		return -ENOMEM;
+	t->sets[t->n_sets++] = s;
+
+	return 0;
+}
+
+void bf_nft_set_remove(struct bf_nft_table *t, struct bf_nft_set *s)
+{
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (t->sets[i] != s)
+			continue;
+		memmove(&t->sets[i], &t->sets[i + 1],
+			(t->n_sets - i - 1) * sizeof(*t->sets));
+		t->n_sets--;
+		return;
+	}
+}
+
+uint32_t bf_nft_set_use(const struct bf_nft_table *t, const char *name)
+{
+	uint32_t use = 0;
+
+	for (size_t i = 0; i < t->n_chains; i++) {
+		const struct bf_nft_chain *c = t->chains[i];
+
+		for (size_t j = 0; j < c->n_rules; j++) {
+			const struct bf_rule *ir = c->rules[j]->ir;
+
+			for (size_t k = 0; k < ir->n_exprs; k++) {
+				const struct bf_expr *e = &ir->exprs[k];
+
+				use += e->type == BF_EXPR_LOOKUP &&
+				       !strcmp(e->lookup.set, name);
+			}
+		}
+	}
+
+	return use;
+}
+
+ssize_t bf_nft_elem_find(const struct bf_nft_set *s, const uint8_t *key,
+			 uint32_t flags)
+{
+	for (size_t i = 0; i < s->n_elems; i++) {
+		const struct bf_nft_elem *e = s->elems[i];
+
+		if (!memcmp(e->key, key, s->klen) &&
+		    ((e->flags ^ flags) & NFT_SET_ELEM_INTERVAL_END) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int bf_nft_elem_insert(struct bf_nft_set *s, struct bf_nft_elem *e)
+{
+	if (_bf_grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1,
+		     sizeof(*s->elems)))
+		return -ENOMEM;
+	s->elems[s->n_elems++] = e;
+
+	return 0;
+}
+
+void bf_nft_elem_remove_at(struct bf_nft_set *s, size_t pos)
+{
+	bf_nft_elem_put(&s->elems[pos]);
+	memmove(&s->elems[pos], &s->elems[pos + 1],
+		(s->n_elems - pos - 1) * sizeof(*s->elems));
+	s->n_elems--;
 }

@@ -122,6 +122,7 @@ enum bf_expr_type {
 	BF_EXPR_IMMEDIATE,
 	BF_EXPR_COUNTER,
 	BF_EXPR_VERDICT,
+	BF_EXPR_LOOKUP,
 	_BF_EXPR_MAX,
 };
 
@@ -185,6 +186,15 @@ struct bf_expr {
 			enum bf_verdict code;
 			char chain[BF_NAME_MAX]; /* JUMP / GOTO target */
 		} verdict;
+		struct {
+			/* A set of the table (bf_table_get_set()), keyed on
+			 * len bytes from sreg: the rule goes on when the key
+			 * is in the set (not in it, with invert). */
+			char set[BF_NAME_MAX];
+			uint8_t sreg;
+			uint8_t len;
+			bool invert;
+		} lookup;
 	};
 };
 
@@ -223,12 +233,33 @@ struct bf_chain {
 	size_t cap_rules;
 };
 
+/* Elements are prefixes (key, prefix length in bits): a longest-prefix
+ * match; else exact keys. */
+#define BF_SET_F_PREFIX 0x1u
+#define BF_SET_KEY_MAX BF_REG_BYTES
+
+/* A set of keys looked up by BF_EXPR_LOOKUP: every key is key_len bytes
+ * in register order (a concatenation: each field padded to 4 bytes, as
+ * nf_tables puts them in consecutive registers). */
+struct bf_set {
+	char name[BF_NAME_MAX];
+	uint8_t key_len; /* 1..BF_SET_KEY_MAX */
+	uint32_t flags; /* BF_SET_F_* */
+	uint8_t *keys; /* n * key_len bytes */
+	uint8_t *prefix; /* BF_SET_F_PREFIX: n prefix lengths, in bits */
+	size_t n;
+	size_t cap;
+};
+
 struct bf_table {
 	char name[BF_NAME_MAX];
 	enum bf_family family;
 	struct bf_chain **chains;
 	size_t n_chains;
 	size_t cap_chains;
+	struct bf_set **sets;
+	size_t n_sets;
+	size_t cap_sets;
 };
 
 /* Names of enum values (static tables, checked against the enums). */
@@ -275,6 +306,8 @@ struct bf_expr bf_expr_byteorder(enum bf_byteorder_op op, uint8_t sreg,
 struct bf_expr bf_expr_immediate(uint8_t dreg, const struct bf_data *data);
 struct bf_expr bf_expr_counter(void);
 struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
+struct bf_expr bf_expr_lookup(const char *set, uint8_t sreg, uint8_t len,
+			      bool invert);
 
 /*
  * What an expression does, from its kind's descriptor (lib/expr_desc.c).
@@ -322,6 +355,20 @@ int bf_table_new(struct bf_table **table, const char *name,
 void bf_table_free(struct bf_table **table);
 /** Take ownership of *chain (set to NULL on success). */
 int bf_table_add_chain(struct bf_table *table, struct bf_chain **chain);
+
+/* Sets. */
+int bf_set_new(struct bf_set **set, const char *name, uint8_t key_len,
+	       uint32_t flags);
+void bf_set_free(struct bf_set **set);
+/** Append a key of set->key_len bytes (@prefix: its length in bits, for
+ * BF_SET_F_PREFIX sets; ignored otherwise). */
+int bf_set_add_key(struct bf_set *set, const uint8_t *key, uint8_t prefix);
+/** Take ownership of *set (set to NULL on success); -EEXIST for a name
+ * already taken. */
+int bf_table_add_set(struct bf_table *table, struct bf_set **set);
+/** The set named @name, or NULL. */
+const struct bf_set *bf_table_get_set(const struct bf_table *table,
+				      const char *name);
 struct bf_chain *bf_table_get_chain(const struct bf_table *table,
 				    const char *name);
 

@@ -55,6 +55,8 @@ static struct bf_expr sample(enum bf_expr_type type)
 		return bf_expr_counter();
 	case BF_EXPR_VERDICT:
 		return bf_expr_verdict(BF_VERDICT_JUMP, "sub");
+	case BF_EXPR_LOOKUP:
+		return bf_expr_lookup("s", 2, 4, false);
 	default:
 		fail_msg("no sample expression for kind %d", (int)type);
 		return bf_expr_counter();
@@ -109,6 +111,7 @@ static void test_purity_is_explicit(void **state)
 		[BF_EXPR_IMMEDIATE] = BF_EXPR_PURE,
 		[BF_EXPR_COUNTER] = BF_EXPR_EFFECT,
 		[BF_EXPR_VERDICT] = BF_EXPR_EFFECT,
+		[BF_EXPR_LOOKUP] = BF_EXPR_PURE,
 	};
 	_Static_assert(ARRAY_SIZE(expected) == _BF_EXPR_MAX,
 		       "expected purity out of sync");
@@ -131,6 +134,7 @@ static struct bf_table *table_with_rule(const struct bf_expr *exprs, size_t n)
 {
 	struct bf_table *table;
 	struct bf_chain *base, *sub;
+	struct bf_set *set = NULL;
 	struct bf_rule *rule;
 
 	assert_int_equal(bf_table_new(&table, "t", BF_FAMILY_INET), 0);
@@ -145,6 +149,9 @@ static struct bf_table *table_with_rule(const struct bf_expr *exprs, size_t n)
 	/* The target of the verdict sample. */
 	assert_int_equal(bf_chain_new(&sub, "sub"), 0);
 	assert_int_equal(bf_table_add_chain(table, &sub), 0);
+	/* The set of the lookup sample. */
+	assert_int_equal(bf_set_new(&set, "s", 4, 0), 0);
+	assert_int_equal(bf_table_add_set(table, &set), 0);
 
 	return table;
 }
@@ -231,6 +238,7 @@ static void test_declared_registers(void **state)
 		[BF_EXPR_IMMEDIATE] = { -1, -1, 2, 4 },
 		[BF_EXPR_COUNTER] = { -1, -1, -1, -1 },
 		[BF_EXPR_VERDICT] = { -1, -1, -1, -1 },
+		[BF_EXPR_LOOKUP] = { 2, 4, -1, -1 },
 	};
 	_Static_assert(ARRAY_SIZE(expected) == _BF_EXPR_MAX,
 		       "expected registers out of sync");
