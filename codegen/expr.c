@@ -739,7 +739,9 @@ static int _bf_cg_set_index(struct bf_cg *cg, const char *name)
 		return -1;
 	}
 	p->sets = sets;
-	p->sets[p->n_sets] = (struct bf_set_map) { .set = copy, .fd = -1 };
+	p->sets[p->n_sets] = (struct bf_set_map) {
+		.set = copy, .fd = -1, .inner_fd = -1,
+	};
 
 	return (int)p->n_sets++;
 }
@@ -752,7 +754,9 @@ static int _bf_cg_set_index(struct bf_cg *cg, const char *name)
 /* lookup: the key is the register file itself (registers hold it in
  * memory order, fields padded to 4 bytes as nf_tables concatenates
  * them), so an exact lookup costs no copy; an LPM trie needs its prefix
- * length in front of the key, built in the scratch slots. */
+ * length in front of the key, built in the scratch slots. The set's map
+ * is found through a one-entry array of maps (its key, a u32 zero, from
+ * the keys map: no stack write), which an element change swaps. */
 static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	int idx = _bf_cg_set_index(cg, e->lookup.set);
@@ -765,7 +769,7 @@ static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
 	if (set->flags & BF_SET_F_PREFIX) {
 		unsigned int len = e->lookup.len;
 
-		if (len > _BF_LPM_KEY_MAX || len % 4) {
+		if (len > _BF_LPM_KEY_MAX) {
 			bf_cg_fail(cg, -EOPNOTSUPP,
 				   "prefix set '%s': key of %u bytes", set->name,
 				   len);
@@ -781,9 +785,15 @@ static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
 		}
 		fp = _BF_FP_LPM;
 	}
+	bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE,
+			  BF_KEYS_OFF(0));
+	bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_SET0 + idx, BPF_PSEUDO_MAP_FD, 0);
+	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
+	/* Never empty: the check is for the verifier. */
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), fail);
+	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_1, BPF_REG_0));
 	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
 	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, fp));
-	bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_SET0 + idx, BPF_PSEUDO_MAP_FD, 0);
 	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(e->lookup.invert ? BPF_JNE : BPF_JEQ,
 				      BPF_REG_0, 0, 0), fail);

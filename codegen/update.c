@@ -21,6 +21,7 @@
  * a new program.
  */
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,19 @@ struct bf_update_op {
 	uint32_t new_val[2];
 };
 
+/* A set whose contents changed: a new inner map, swapped in by one
+ * update of the set's array of maps; the copy of the IR set the program
+ * keeps follows. */
+struct bf_update_set {
+	size_t idx; /* in prog->sets */
+	int fd; /* before apply: the new inner map; after: the old one */
+	struct bf_set *set; /* same */
+};
+
 struct bf_update {
 	struct bf_program *prog;
+	struct bf_update_set *sets;
+	size_t n_sets;
 	/* The new description (slots, groups, snapshot) of prog's rules;
 	 * after apply, the previous one. */
 	struct bf_program *next;
@@ -64,6 +76,12 @@ void bf_update_free(struct bf_update **u)
 {
 	if (!*u)
 		return;
+	for (size_t i = 0; i < (*u)->n_sets; i++) {
+		if ((*u)->sets[i].fd >= 0)
+			close((*u)->sets[i].fd);
+		bf_set_free(&(*u)->sets[i].set);
+	}
+	free((*u)->sets);
 	bf_program_free(&(*u)->next);
 	free(*u);
 	*u = NULL;
@@ -309,6 +327,143 @@ static int _bf_plan_edit(struct bf_update *u, const struct bf_table *table)
 	return 0;
 }
 
+/* The table's chains are the snapshot's, rule for rule (by serial). */
+static bool _bf_same_rules(const struct bf_program *p,
+			   const struct bf_table *table)
+{
+	if (p->n_snap != table->n_chains)
+		return false;
+	for (size_t c = 0; c < p->n_snap; c++) {
+		const struct bf_snap_chain *sc = &p->snap[c];
+		const struct bf_chain *ch = table->chains[c];
+
+		if (strcmp(sc->hdr.name, ch->name) || sc->hdr.base != ch->base ||
+		    sc->hdr.policy != ch->policy || sc->n != ch->n_rules)
+			return false;
+		for (size_t r = 0; r < sc->n; r++) {
+			if (sc->serials[r] != ch->rules[r]->serial)
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool _bf_same_set(const struct bf_set *a, const struct bf_set *b)
+{
+	return a->n == b->n && !memcmp(a->keys, b->keys, a->n * a->key_len) &&
+	       !memcmp(a->prefix, b->prefix, a->n);
+}
+
+static int _bf_set_copy(const struct bf_set *src, struct bf_set **out)
+{
+	struct bf_set *s = NULL;
+	int r = bf_set_new(&s, src->name, src->key_len, src->flags);
+
+	for (size_t i = 0; !r && i < src->n; i++)
+		r = bf_set_add_key(s, src->keys + i * src->key_len,
+				   src->prefix[i]);
+	if (r)
+		bf_set_free(&s);
+	else
+		*out = s;
+	return r;
+}
+
+/* Only set contents changed: one new inner map per changed set, nothing
+ * generated. -EAGAIN when rules changed (a new program). */
+static int _bf_plan_sets(struct bf_program *prog, const struct bf_table *table,
+			 struct bf_update **out)
+{
+	struct bf_update *u;
+	int r = 0;
+
+	if (!_bf_same_rules(prog, table))
+		return -EAGAIN;
+	for (size_t i = 0; i < prog->n_sets; i++) {
+		const struct bf_set *now = bf_table_get_set(table,
+							    prog->sets[i].set->name);
+		const struct bf_set *was = prog->sets[i].set;
+
+		if (!now || now->key_len != was->key_len ||
+		    now->flags != was->flags || now->n > prog->sets[i].cap)
+			return -EAGAIN;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->prog = prog;
+	u->sets = calloc(prog->n_sets, sizeof(*u->sets));
+	if (!u->sets) {
+		free(u);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < prog->n_sets && !r; i++) {
+		const struct bf_set *now = bf_table_get_set(table,
+							    prog->sets[i].set->name);
+		struct bf_update_set *us = &u->sets[u->n_sets];
+
+		if (_bf_same_set(now, prog->sets[i].set))
+			continue;
+		us->idx = i;
+		us->fd = -1;
+		r = _bf_set_copy(now, &us->set);
+		if (!r)
+			r = bf_set_map_fill(us->set, prog->sets[i].cap, &us->fd);
+		u->n_sets++;
+	}
+	if (r) {
+		bf_update_free(&u);
+		return r;
+	}
+	bf_dbg("update: chain '%s': %zu set(s) changed, swapped in place",
+	       prog->chain, u->n_sets);
+	*out = u;
+
+	return 0;
+}
+
+/* Swap the inner maps (and set copies) of @u and the program: one map
+ * update per set, atomic for packets. */
+static int _bf_swap_sets(struct bf_update *u)
+{
+	struct bf_program *p = u->prog;
+	uint32_t zero = 0;
+
+	for (size_t i = 0; i < u->n_sets; i++) {
+		struct bf_update_set *us = &u->sets[i];
+		struct bf_set_map *m = &p->sets[us->idx];
+		struct bf_set *t;
+		int fd;
+
+		if (bpf_map_update_elem(m->fd, &zero, &us->fd, BPF_ANY)) {
+			int r = -errno;
+
+			/* Put back the ones already swapped. */
+			while (i-- > 0) {
+				us = &u->sets[i];
+				m = &p->sets[us->idx];
+				(void)bpf_map_update_elem(m->fd, &zero, &us->fd,
+							  BPF_ANY);
+				fd = m->inner_fd;
+				m->inner_fd = us->fd;
+				us->fd = fd;
+				t = m->set;
+				m->set = us->set;
+				us->set = t;
+			}
+			return r;
+		}
+		fd = m->inner_fd;
+		m->inner_fd = us->fd;
+		us->fd = fd;
+		t = m->set;
+		m->set = us->set;
+		us->set = t;
+	}
+
+	return 0;
+}
+
 int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 		   const char *chain_name, struct bf_program **gen,
 		   struct bf_update **out,
@@ -322,10 +477,10 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 	 * new program. */
 	if (prog->prog_fd < 0 || strcmp(chain_name, prog->chain))
 		return -EAGAIN;
-	/* Set contents are filled at load and not compared here: a program
-	 * that looks up sets is loaded again (with the sets as they are). */
+	/* A program that looks up sets: in place only when its rules are
+	 * the same and sets changed (new inner maps, swapped at apply). */
 	if (prog->n_sets)
-		return -EAGAIN;
+		return _bf_plan_sets(prog, table, out);
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -428,6 +583,12 @@ int bf_update_apply(struct bf_update *u)
 
 	if (u->applied)
 		return -EALREADY;
+	if (!u->next) {
+		r = _bf_swap_sets(u);
+		if (!r)
+			u->applied = true;
+		return r;
+	}
 	/* Counter slots new to the program: nothing reads them yet. */
 	for (size_t i = 1; i < u->next->n_slots; i++) {
 		if (!_bf_fresh_slot(p, u->next, i))
@@ -457,6 +618,14 @@ int bf_update_undo(struct bf_update *u)
 
 	if (!u->applied)
 		return 0;
+	if (!u->next) {
+		r = _bf_swap_sets(u);
+		if (r)
+			bf_err("update: chain '%s': a set could not be put back: %s",
+			       u->prog->chain, strerror(-r));
+		u->applied = false;
+		return r;
+	}
 	for (size_t i = u->n_ops; i-- > 0;) {
 		int e = _bf_apply_op(u->prog, &u->ops[i], true);
 

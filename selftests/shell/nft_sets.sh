@@ -36,7 +36,7 @@ trap 'exit $KSFT_FAIL' INT TERM HUP
 bf_netns_setup || bf_skip "cannot set up namespaces and veth"
 
 RUNDIR=$bf_tmpdir/run
-"$BPFILTER" --runtime-dir "$RUNDIR" -t >"$bf_tmpdir/daemon.log" 2>&1 &
+"$BPFILTER" --runtime-dir "$RUNDIR" -t -v debug >"$bf_tmpdir/daemon.log" 2>&1 &
 bf_track_pid $!
 bf_wait_for 5 test -S "$RUNDIR/daemon.sock" || {
 	cat "$bf_tmpdir/daemon.log"
@@ -65,12 +65,19 @@ bnft add set ip f ports '{ type inet_service; }' &&
 	bnft add rule ip f in udp dport @ports counter drop
 bf_check "named set: rule accepted" test $? -eq 0
 bf_check "named set: empty, 4011 passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4011
+in_place() { grep -c "rules updated in place" "$bf_tmpdir/daemon.log"; }
+n0=$(in_place)
 bnft add element ip f ports '{ 4011 }'
+bf_check "named set: element added in place (no new program)" test "$(in_place)" -gt "$n0"
 bf_check "named set: element added, 4011 dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4011 2
 bf_check "named set: 4012 passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4012
 bnft delete element ip f ports '{ 4011 }'
 bf_check "named set: element deleted, 4011 passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4011
-bnft add element ip f ports '{ 4011, 4013 }' && bnft flush set ip f ports
+bnft add element ip f ports '{ 4011, 4013 }'
+bf_check "named set: two elements added in one batch, 4013 dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4013 2
+n0=$(in_place)
+bnft flush set ip f ports
+bf_check "named set: flushed in place" test "$(in_place)" -gt "$n0"
 bf_check "named set: flushed, 4013 passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4013
 bnft flush chain ip f in
 

@@ -645,7 +645,7 @@ static void test_expr_dump_invalid(void **state)
 
 	e = bf_expr_counter();
 	e.type = _BF_EXPR_MAX;
-	assert_expr_dump(&e, "unknown expression type 9");
+	assert_expr_dump(&e, "unknown expression type 10");
 }
 
 static void add_rule(struct bf_chain *chain, uint64_t handle,
