@@ -249,8 +249,8 @@ t_nft() {
 	bf_check "$name: baseline: the rule counts every request ($base of $SENT)" \
 		all_equal "$SENT" "$base" "$RECEIVED"
 
-	np0=$(grep -c "nft: chain '$c': new program" "$DLOG")
-	ip0=$(grep -c "nft: chain '$c': rules updated in place" "$DLOG")
+	np0=$(grep -c "ruleset: chain '$c': new program" "$DLOG")
+	ip0=$(grep -c "ruleset: chain '$c': rules updated in place" "$DLOG")
 	flood_start "$fout"
 	bf_wait_for 30 flood_running "$fout"
 	t0=$(date +%s.%N)
@@ -267,8 +267,8 @@ t_nft() {
 	local frc=$?
 	n0=$(nft_counter "$f" "$t" "$c")
 	n0=$(( ${n0:-0} - base ))
-	np=$(($(grep -c "nft: chain '$c': new program" "$DLOG") - np0))
-	ip=$(($(grep -c "nft: chain '$c': rules updated in place" "$DLOG") - ip0))
+	np=$(($(grep -c "ruleset: chain '$c': new program" "$DLOG") - np0))
+	ip=$(($(grep -c "ruleset: chain '$c': rules updated in place" "$DLOG") - ip0))
 	bf_log "$name: $edits edits in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $np new programs, $ip in-place updates, $CHUNKS chunks"
 	report "$name" "$np" "$SENT" "$RECEIVED" "$n0"
 	bf_check "$name: $REPLACE_N+ edits while the flood ran ($edits)" \
