@@ -725,8 +725,13 @@ static int _bf_cg_set_index(struct bf_cg *cg, const char *name)
 		return -1;
 	}
 	for (size_t i = 0; i < src->n; i++) {
-		if (bf_set_add_key(copy, src->keys + i * src->key_len,
-				   src->prefix[i])) {
+		const uint8_t *k = src->keys + i * src->key_len;
+		const struct bf_set_verdict *v = (src->flags & BF_SET_F_VMAP) ?
+			&src->verdicts[src->values[i]] : NULL;
+
+		if (v ? bf_set_add_verdict_key(copy, k, src->prefix[i], v->code,
+					       v->chain) :
+			bf_set_add_key(copy, k, src->prefix[i])) {
 			bf_set_free(&copy);
 			bf_cg_fail(cg, -ENOMEM, "out of memory");
 			return -1;
@@ -757,23 +762,22 @@ static int _bf_cg_set_index(struct bf_cg *cg, const char *name)
  * length in front of the key, built in the scratch slots. The set's map
  * is found through a one-entry array of maps (its key, a u32 zero, from
  * the keys map: no stack write), which an element change swaps. */
-static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
+int bf_cg_emit_set_lookup(struct bf_cg *cg, const char *name, uint8_t sreg,
+			  uint8_t len, int fail)
 {
-	int idx = _bf_cg_set_index(cg, e->lookup.set);
+	int idx = _bf_cg_set_index(cg, name);
 	const struct bf_set *set;
-	int fp = _bf_reg_fp(e->lookup.sreg);
+	int fp = _bf_reg_fp(sreg);
 
 	if (idx < 0)
-		return;
+		return -1;
 	set = cg->prog->sets[idx].set;
 	if (set->flags & BF_SET_F_PREFIX) {
-		unsigned int len = e->lookup.len;
-
 		if (len > _BF_LPM_KEY_MAX) {
 			bf_cg_fail(cg, -EOPNOTSUPP,
 				   "prefix set '%s': key of %u bytes", set->name,
 				   len);
-			return;
+			return -1;
 		}
 		bf_cg_emit(cg, BF_ST_MEM(BPF_W, BPF_REG_10, _BF_FP_LPM,
 					 (int32_t)(len * 8)));
@@ -795,6 +799,15 @@ static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
 	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
 	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, fp));
 	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
+
+	return idx;
+}
+
+static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
+{
+	if (bf_cg_emit_set_lookup(cg, e->lookup.set, e->lookup.sreg,
+				  e->lookup.len, fail) < 0)
+		return;
 	bf_cg_emit_jmp(cg, BF_JMP_IMM(e->lookup.invert ? BPF_JNE : BPF_JEQ,
 				      BPF_REG_0, 0, 0), fail);
 }
@@ -820,6 +833,7 @@ static const struct bf_cg_expr_ops _bf_cg_expr_ops[] = {
 	[BF_EXPR_COUNTER] = { .emit = _bf_emit_in_layout },
 	[BF_EXPR_VERDICT] = { .emit = _bf_emit_in_layout },
 	[BF_EXPR_LOOKUP] = { .emit = _bf_emit_lookup },
+	[BF_EXPR_VMAP] = { .emit = _bf_emit_in_layout },
 };
 _Static_assert(ARRAY_SIZE(_bf_cg_expr_ops) == _BF_EXPR_MAX,
 	       "one emitter per enum bf_expr_type");

@@ -167,16 +167,17 @@ int bf_set_map_fill(const struct bf_set *s, size_t cap, int *out)
 	LIBBPF_OPTS(bpf_map_create_opts, opts,
 		    .map_flags = lpm ? BPF_F_NO_PREALLOC : 0);
 	char mname[BPF_OBJ_NAME_LEN];
+	bool vmap = s->flags & BF_SET_F_VMAP;
 	uint8_t key[4 + BF_SET_KEY_MAX];
-	uint8_t one = 1;
+	uint32_t one = 1;
 	int fd, r;
 
 	if (s->n > cap)
 		return -E2BIG;
 	bf_obj_name(mname, sizeof(mname), "s", s->name);
 	fd = bpf_map_create(lpm ? BPF_MAP_TYPE_LPM_TRIE : BPF_MAP_TYPE_HASH,
-			    mname, s->key_len + (lpm ? 4 : 0), 1, (uint32_t)cap,
-			    &opts);
+			    mname, s->key_len + (lpm ? 4 : 0), vmap ? 4 : 1,
+			    (uint32_t)cap, &opts);
 	if (fd < 0)
 		return -errno;
 	for (size_t e = 0; e < s->n; e++) {
@@ -188,7 +189,10 @@ int bf_set_map_fill(const struct bf_set *s, size_t cap, int *out)
 			k += 4;
 		}
 		memcpy(k, s->keys + e * s->key_len, s->key_len);
-		if (bpf_map_update_elem(fd, key, &one, BPF_ANY)) {
+		/* vmap: the index of the element's verdict; else one byte
+		 * (the first of a little-endian 1). */
+		if (bpf_map_update_elem(fd, key, vmap ? &s->values[e] : &one,
+					BPF_ANY)) {
 			r = -errno;
 			close(fd);
 			return r;

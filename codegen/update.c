@@ -348,10 +348,25 @@ static bool _bf_same_rules(const struct bf_program *p,
 	return true;
 }
 
+static bool _bf_same_verdicts(const struct bf_set *a, const struct bf_set *b)
+{
+	if (a->n_verdicts != b->n_verdicts)
+		return false;
+	for (size_t i = 0; i < a->n_verdicts; i++) {
+		if (a->verdicts[i].code != b->verdicts[i].code ||
+		    strncmp(a->verdicts[i].chain, b->verdicts[i].chain,
+			    BF_NAME_MAX))
+			return false;
+	}
+	return true;
+}
+
 static bool _bf_same_set(const struct bf_set *a, const struct bf_set *b)
 {
 	return a->n == b->n && !memcmp(a->keys, b->keys, a->n * a->key_len) &&
-	       !memcmp(a->prefix, b->prefix, a->n);
+	       !memcmp(a->prefix, b->prefix, a->n) &&
+	       (!(a->flags & BF_SET_F_VMAP) ||
+		!memcmp(a->values, b->values, a->n * sizeof(*a->values)));
 }
 
 static int _bf_set_copy(const struct bf_set *src, struct bf_set **out)
@@ -359,9 +374,19 @@ static int _bf_set_copy(const struct bf_set *src, struct bf_set **out)
 	struct bf_set *s = NULL;
 	int r = bf_set_new(&s, src->name, src->key_len, src->flags);
 
-	for (size_t i = 0; !r && i < src->n; i++)
-		r = bf_set_add_key(s, src->keys + i * src->key_len,
-				   src->prefix[i]);
+	for (size_t i = 0; !r && i < src->n; i++) {
+		const uint8_t *k = src->keys + i * src->key_len;
+
+		if (src->flags & BF_SET_F_VMAP) {
+			const struct bf_set_verdict *v =
+				&src->verdicts[src->values[i]];
+
+			r = bf_set_add_verdict_key(s, k, src->prefix[i],
+						   v->code, v->chain);
+		} else {
+			r = bf_set_add_key(s, k, src->prefix[i]);
+		}
+	}
 	if (r)
 		bf_set_free(&s);
 	else
@@ -384,8 +409,11 @@ static int _bf_plan_sets(struct bf_program *prog, const struct bf_table *table,
 							    prog->sets[i].set->name);
 		const struct bf_set *was = prog->sets[i].set;
 
+		/* A verdict map's code has one branch per verdict: new
+		 * verdicts are new code. */
 		if (!now || now->key_len != was->key_len ||
-		    now->flags != was->flags || now->n > prog->sets[i].cap)
+		    now->flags != was->flags || now->n > prog->sets[i].cap ||
+		    !_bf_same_verdicts(now, was))
 			return -EAGAIN;
 	}
 	u = calloc(1, sizeof(*u));

@@ -39,6 +39,7 @@ static const struct bf_nft_expr_ops *const _bf_dump_ops[] = {
 	[BF_EXPR_COUNTER] = &bf_nft_counter_ops,
 	[BF_EXPR_VERDICT] = &bf_nft_immediate_ops,
 	[BF_EXPR_LOOKUP] = &bf_nft_lookup_ops,
+	[BF_EXPR_VMAP] = &bf_nft_lookup_ops,
 };
 _Static_assert(ARRAY_SIZE(_bf_dump_ops) == _BF_EXPR_MAX,
 	       "expression dump table out of sync");

@@ -73,6 +73,7 @@ struct bf_nft_set_ref {
 	char name[BF_NAME_MAX];
 	uint32_t flags; /* NFT_SET_* */
 	uint32_t klen;
+	uint32_t dtype;
 	uint32_t dlen;
 	bool busy; /* anonymous and already bound to a rule */
 };
@@ -167,6 +168,13 @@ int bf_nft_parse_reg(const struct bf_nft_pctx *ctx, const struct nlattr *attr,
 		     unsigned int len, uint8_t *reg);
 /** The netlink register number nf_tables dumps for IR register @reg. */
 uint32_t bf_nft_reg_to_nft(uint8_t reg);
+
+/** The NFTA_DATA_VERDICT nest @attr {CODE, CHAIN} as a verdict
+ * expression: -EOPNOTSUPP for queue and break, -EINVAL otherwise. */
+int bf_nft_parse_verdict(const struct bf_nft_pctx *ctx,
+			 const struct nlattr *attr, struct bf_expr *expr);
+/** nf_tables' code of IR verdict @code. */
+int32_t bf_nft_verdict_code(enum bf_verdict code);
 
 /** NFTA_DATA_VALUE inside the nest @attr, 1..BF_DATA_MAX bytes. */
 int bf_nft_parse_value(const struct bf_nft_pctx *ctx,

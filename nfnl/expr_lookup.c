@@ -3,8 +3,9 @@
  * lookup: is the key in registers sreg.. in a set of the rule's table
  * (nft_lookup_init(), 6.18)? The set is found by name, then by
  * NFTA_LOOKUP_SET_ID among the sets of the same batch, through the
- * resolver the rule's caller gives (bf_nft_pctx.sets). Maps (DREG) and
- * verdict maps are refused: they are not compiled yet.
+ * resolver the rule's caller gives (bf_nft_pctx.sets). A lookup into
+ * NFT_REG_VERDICT of a verdict map is a vmap in the IR; maps with data
+ * are refused: they are not compiled yet.
  */
 #include <errno.h>
 
@@ -58,8 +59,17 @@ static int _bf_lookup_parse(const struct bf_nft_pctx *ctx,
 		if (!(set.flags & NFT_SET_MAP))
 			return bf_nft_fail(ctx, tb[NFTA_LOOKUP_DREG], -EINVAL,
 					   "lookup: DREG on a set that is not a map");
-		return bf_nft_fail(ctx, NULL, -EOPNOTSUPP,
-				   "bpfilter does not support maps and verdict maps yet");
+		if (set.dtype != NFT_DATA_VERDICT)
+			return bf_nft_fail(ctx, NULL, -EOPNOTSUPP,
+					   "bpfilter does not support maps with data yet");
+		if (bf_nla_get_be32(tb[NFTA_LOOKUP_DREG]) != NFT_REG_VERDICT)
+			return bf_nft_fail(ctx, tb[NFTA_LOOKUP_DREG], -EINVAL,
+					   "lookup: a verdict map into a data register");
+		if (set.busy)
+			return bf_nft_fail(ctx, tb[NFTA_LOOKUP_SET], -EBUSY,
+					   "lookup: anonymous set already bound");
+		*expr = bf_expr_vmap(set.name, sreg, (uint8_t)set.klen);
+		return 0;
 	}
 	if ((set.flags & NFT_SET_MAP) && (flags & NFT_LOOKUP_F_INV))
 		return bf_nft_fail(ctx, tb[NFTA_LOOKUP_FLAGS], -EINVAL,
@@ -80,6 +90,14 @@ static int _bf_lookup_parse(const struct bf_nft_pctx *ctx,
 static int _bf_lookup_dump(struct bf_nlb *b, const struct bf_expr *expr,
 			   const uint64_t counter[2])
 {
+	if (expr->type == BF_EXPR_VMAP) {
+		bf_nlb_put_strz(b, NFTA_LOOKUP_SET, expr->vmap.set);
+		bf_nlb_put_be32(b, NFTA_LOOKUP_SREG,
+				bf_nft_reg_to_nft(expr->vmap.sreg));
+		bf_nlb_put_be32(b, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
+		bf_nlb_put_be32(b, NFTA_LOOKUP_FLAGS, 0);
+		return 0;
+	}
 	bf_nlb_put_strz(b, NFTA_LOOKUP_SET, expr->lookup.set);
 	bf_nlb_put_be32(b, NFTA_LOOKUP_SREG,
 			bf_nft_reg_to_nft(expr->lookup.sreg));

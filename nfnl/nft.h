@@ -79,11 +79,12 @@ struct bf_nft_elem {
 	uint8_t key[BF_NFT_SET_DATA_MAX]; /* set->klen bytes */
 	uint8_t key_end[BF_NFT_SET_DATA_MAX];
 	bool has_key_end;
-	/* Maps: a value (set->dlen bytes) or, for verdict maps, a verdict. */
+	/* Maps: a value (set->dlen bytes) or, for verdict maps
+	 * (set->dtype NFT_DATA_VERDICT), a verdict. */
 	bool has_data;
 	uint8_t data[BF_NFT_SET_DATA_MAX];
-	int32_t verdict; /* NF_ACCEPT, NF_DROP, NFT_JUMP, ... */
-	char chain[BF_NFT_NAME_MAX]; /* NFT_JUMP / NFT_GOTO */
+	enum bf_verdict verdict;
+	char chain[BF_NFT_NAME_MAX]; /* JUMP / GOTO */
 	uint32_t flags; /* NFTA_SET_ELEM_FLAGS (0: not dumped) */
 	uint8_t *udata;
 	uint16_t udlen;

@@ -73,7 +73,8 @@ static int _bf_key_cmp(const void *a, const void *b, void *len)
 /* Add [lo, hi] (inclusive, big-endian, @len bytes) to @set as the fewest
  * prefixes that cover it exactly. */
 static int _bf_range_prefixes(struct bf_set *set, const uint8_t *lo,
-			      const uint8_t *hi, size_t len)
+			      const uint8_t *hi, size_t len,
+			      const struct bf_nft_elem *e)
 {
 	uint8_t cur[BF_NFT_SET_DATA_MAX], end[BF_NFT_SET_DATA_MAX];
 	size_t bits = len * 8;
@@ -101,7 +102,10 @@ static int _bf_range_prefixes(struct bf_set *set, const uint8_t *lo,
 				break;
 			k++;
 		}
-		r = bf_set_add_key(set, cur, (uint8_t)(bits - k));
+		r = (set->flags & BF_SET_F_VMAP) ?
+			    bf_set_add_verdict_key(set, cur, (uint8_t)(bits - k),
+						   e->verdict, e->chain) :
+			    bf_set_add_key(set, cur, (uint8_t)(bits - k));
 		if (r)
 			return r;
 		/* end of this block = cur | ((1 << k) - 1) */
@@ -129,46 +133,58 @@ static int _bf_range_prefixes(struct bf_set *set, const uint8_t *lo,
 static int _bf_set_ir(const struct bf_nft_set *s, struct bf_set **out)
 {
 	bool interval = s->flags & NFT_SET_INTERVAL;
+	bool vmap = s->dtype == NFT_DATA_VERDICT;
 	_cleanup_free_ uint8_t *keys = NULL;
 	struct bf_set *set = NULL;
 	size_t klen = s->klen;
 	int r;
 
 	r = bf_set_new(&set, s->name, (uint8_t)s->klen,
-		       interval ? BF_SET_F_PREFIX : 0);
+		       (interval ? BF_SET_F_PREFIX : 0) |
+			       (vmap ? BF_SET_F_VMAP : 0));
 	if (r)
 		return r;
 	if (!interval) {
-		for (size_t i = 0; i < s->n_elems && !r; i++)
-			r = bf_set_add_key(set, s->elems[i]->key, 0);
+		for (size_t i = 0; i < s->n_elems && !r; i++) {
+			const struct bf_nft_elem *e = s->elems[i];
+
+			r = vmap ? bf_set_add_verdict_key(set, e->key, 0,
+							  e->verdict, e->chain) :
+				   bf_set_add_key(set, e->key, 0);
+		}
 		goto out;
 	}
 
-	/* Sorted keys, each with its end flag in one extra byte. */
-	keys = malloc((s->n_elems ? s->n_elems : 1) * (klen + 1));
+	/* Sorted records: key, end flag (one byte), element index. */
+	size_t rl = klen + 1 + sizeof(size_t);
+
+	keys = malloc((s->n_elems ? s->n_elems : 1) * rl);
 	if (!keys) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < s->n_elems; i++) {
-		memcpy(keys + i * (klen + 1), s->elems[i]->key, klen);
-		keys[i * (klen + 1) + klen] =
+		memcpy(keys + i * rl, s->elems[i]->key, klen);
+		keys[i * rl + klen] =
 			!!(s->elems[i]->flags & NFT_SET_ELEM_INTERVAL_END);
+		memcpy(keys + i * rl + klen + 1, &i, sizeof(i));
 	}
 	{
 		size_t l = klen + 1;
 
-		qsort_r(keys, s->n_elems, klen + 1, _bf_key_cmp, &l);
+		qsort_r(keys, s->n_elems, rl, _bf_key_cmp, &l);
 	}
 	for (size_t i = 0; i < s->n_elems && !r; i++) {
-		const uint8_t *lo = keys + i * (klen + 1);
+		const uint8_t *lo = keys + i * rl;
 		uint8_t hi[BF_NFT_SET_DATA_MAX];
+		size_t ei;
 
 		if (lo[klen])
 			continue; /* an end without a start */
-		if (i + 1 < s->n_elems && keys[(i + 1) * (klen + 1) + klen]) {
+		memcpy(&ei, lo + klen + 1, sizeof(ei));
+		if (i + 1 < s->n_elems && keys[(i + 1) * rl + klen]) {
 			/* [lo, next) */
-			memcpy(hi, keys + (i + 1) * (klen + 1), klen);
+			memcpy(hi, keys + (i + 1) * rl, klen);
 			for (size_t j = klen; j-- > 0;) {
 				if (hi[j]--)
 					break;
@@ -178,7 +194,7 @@ static int _bf_set_ir(const struct bf_nft_set *s, struct bf_set **out)
 		}
 		if (memcmp(hi, lo, klen) < 0)
 			continue;
-		r = _bf_range_prefixes(set, lo, hi, klen);
+		r = _bf_range_prefixes(set, lo, hi, klen, s->elems[ei]);
 	}
 
 out:

@@ -219,8 +219,19 @@ static int _bf_fill_elem(struct bf_nlb *b, const struct bf_nft_set *s,
 	_bf_put_value(b, NFTA_SET_ELEM_KEY, e->key, s->klen);
 	if (e->has_key_end)
 		_bf_put_value(b, NFTA_SET_ELEM_KEY_END, e->key_end, s->klen);
-	if (e->has_data)
+	if (e->has_data && s->dtype == NFT_DATA_VERDICT) {
+		struct nlattr *data = bf_nlb_nest_start(b, NFTA_SET_ELEM_DATA);
+		struct nlattr *v = bf_nlb_nest_start(b, NFTA_DATA_VERDICT);
+
+		bf_nlb_put_be32(b, NFTA_VERDICT_CODE,
+				(uint32_t)bf_nft_verdict_code(e->verdict));
+		if (e->verdict == BF_VERDICT_JUMP || e->verdict == BF_VERDICT_GOTO)
+			bf_nlb_put_strz(b, NFTA_VERDICT_CHAIN, e->chain);
+		bf_nlb_nest_end(b, v);
+		bf_nlb_nest_end(b, data);
+	} else if (e->has_data) {
 		_bf_put_value(b, NFTA_SET_ELEM_DATA, e->data, s->dlen);
+	}
 	if (e->flags)
 		bf_nlb_put_be32(b, NFTA_SET_ELEM_FLAGS, e->flags);
 	if (e->udata)

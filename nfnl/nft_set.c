@@ -234,18 +234,19 @@ int bf_nft_newset(struct bf_nft_op *op, const struct nlattr **tb)
 		}
 		s->dtype = bf_nla_get_be32(tb[NFTA_SET_DATA_TYPE]);
 		if (s->dtype == NFT_DATA_VERDICT) {
-			r = bf_nft_op_fail(op, NULL, -EOPNOTSUPP,
-					"bpfilter does not support verdict maps yet");
-			goto err;
-		}
-		if (!tb[NFTA_SET_DATA_LEN]) {
+			/* sizeof(struct nft_verdict) on 64-bit kernels. */
+			s->dlen = 16;
+		} else if (!tb[NFTA_SET_DATA_LEN]) {
 			r = bf_nft_op_fail(op, NULL, -EINVAL, NULL);
 			goto err;
 		}
-		s->dlen = bf_nla_get_be32(tb[NFTA_SET_DATA_LEN]);
-		if (!s->dlen || s->dlen > BF_NFT_SET_DATA_MAX) {
-			r = bf_nft_op_fail(op, tb[NFTA_SET_DATA_LEN], -EINVAL, NULL);
-			goto err;
+		if (s->dtype != NFT_DATA_VERDICT) {
+			s->dlen = bf_nla_get_be32(tb[NFTA_SET_DATA_LEN]);
+			if (!s->dlen || s->dlen > BF_NFT_SET_DATA_MAX) {
+				r = bf_nft_op_fail(op, tb[NFTA_SET_DATA_LEN],
+						   -EINVAL, NULL);
+				goto err;
+			}
 		}
 	} else if (s->flags & NFT_SET_MAP) {
 		r = bf_nft_op_fail(op, NULL, -EINVAL, NULL);
@@ -411,11 +412,43 @@ static int _bf_elem_value(const struct nlattr *attr, uint32_t len,
 	return 0;
 }
 
+/* The verdict of a verdict map's element (nft_verdict_init()): a jump
+ * or goto names a regular chain of the table. */
+static int _bf_elem_verdict(const struct nlattr *attr,
+			    const struct bf_nft_table *t, struct bf_nft_elem *e)
+{
+	const struct nlattr *tb[NFTA_DATA_MAX + 1], *bad;
+	struct bf_nft_pctx ctx = { .elem = attr, .data = attr };
+	const struct bf_nft_chain *c;
+	struct bf_expr v;
+	int r;
+
+	if (bf_nla_parse_nested(attr, _bf_data_pol, NFTA_DATA_MAX, tb, &bad) ||
+	    !tb[NFTA_DATA_VERDICT])
+		return -EINVAL;
+	r = bf_nft_parse_verdict(&ctx, tb[NFTA_DATA_VERDICT], &v);
+	if (r)
+		return r;
+	e->verdict = v.verdict.code;
+	if (e->verdict == BF_VERDICT_JUMP || e->verdict == BF_VERDICT_GOTO) {
+		c = bf_nft_chain_find(t, v.verdict.chain);
+		if (!c)
+			return -ENOENT;
+		if (c->base)
+			return -EOPNOTSUPP;
+		snprintf(e->chain, sizeof(e->chain), "%s", v.verdict.chain);
+	}
+	e->has_data = true;
+
+	return 0;
+}
+
 /* One element of a NEWSETELEM or DELSETELEM (the checks of
  * nft_add_set_elem() and nft_del_setelem()); failures blame @attr, the
  * element, as the kernel does. */
-static int _bf_parse_elem(const struct nlattr *attr, const struct bf_nft_set *s,
-			  bool add, struct bf_nft_elem *e)
+static int _bf_parse_elem(const struct nlattr *attr, const struct bf_nft_table *t,
+			  const struct bf_nft_set *s, bool add,
+			  struct bf_nft_elem *e)
 {
 	const struct nlattr *tb[NFTA_SET_ELEM_MAX + 1], *bad;
 	int r;
@@ -460,7 +493,11 @@ static int _bf_parse_elem(const struct nlattr *attr, const struct bf_nft_set *s,
 		if (!tb[NFTA_SET_ELEM_DATA] &&
 		    !(e->flags & NFT_SET_ELEM_INTERVAL_END))
 			return -EINVAL;
-		if (tb[NFTA_SET_ELEM_DATA]) {
+		if (tb[NFTA_SET_ELEM_DATA] && s->dtype == NFT_DATA_VERDICT) {
+			r = _bf_elem_verdict(tb[NFTA_SET_ELEM_DATA], t, e);
+			if (r)
+				return r;
+		} else if (tb[NFTA_SET_ELEM_DATA]) {
 			r = _bf_elem_value(tb[NFTA_SET_ELEM_DATA], s->dlen,
 					   e->data);
 			if (r)
@@ -499,7 +536,7 @@ int bf_nft_newsetelem(struct bf_nft_op *op, const struct nlattr **tb)
 		if (!e)
 			return -ENOMEM;
 		e->refcnt = 1;
-		r = _bf_parse_elem(attr, s, true, e);
+		r = _bf_parse_elem(attr, t, s, true, e);
 		if (r) {
 			bf_nft_elem_put(&e);
 			return bf_nft_op_fail(op, attr, r, NULL);
@@ -508,7 +545,10 @@ int bf_nft_newsetelem(struct bf_nft_op *op, const struct nlattr **tb)
 		if (old >= 0) {
 			const struct bf_nft_elem *o = s->elems[old];
 			bool differ = o->has_data != e->has_data ||
-				      memcmp(o->data, e->data, s->dlen);
+				      (s->dtype == NFT_DATA_VERDICT ?
+					       o->verdict != e->verdict ||
+						       strcmp(o->chain, e->chain) :
+					       memcmp(o->data, e->data, s->dlen));
 
 			bf_nft_elem_put(&e);
 			if (differ || (op->nlh->nlmsg_flags & NLM_F_EXCL))
@@ -574,7 +614,7 @@ int bf_nft_delsetelem(struct bf_nft_op *op, const struct nlattr **tb)
 		struct bf_nft_elem e = { 0 };
 		ssize_t idx;
 
-		r = _bf_parse_elem(attr, s, false, &e);
+		r = _bf_parse_elem(attr, t, s, false, &e);
 		if (r)
 			return bf_nft_op_fail(op, attr, r, NULL);
 		idx = bf_nft_elem_find(s, e.key, e.flags);
@@ -601,9 +641,10 @@ void bf_nft_unbind_sets(struct bf_nft_table *t, const struct bf_rule *ir)
 		const struct bf_expr *e = &ir->exprs[k];
 		struct bf_nft_set *s;
 
-		if (e->type != BF_EXPR_LOOKUP)
+		if (e->type != BF_EXPR_LOOKUP && e->type != BF_EXPR_VMAP)
 			continue;
-		s = bf_nft_set_find(t, e->lookup.set);
+		s = bf_nft_set_find(t, e->type == BF_EXPR_LOOKUP ?
+					       e->lookup.set : e->vmap.set);
 		if (s && (s->flags & NFT_SET_ANONYMOUS) &&
 		    !bf_nft_set_use(t, s->name)) {
 			bf_nft_set_remove(t, s);
@@ -630,6 +671,7 @@ static int _bf_find_set(const struct bf_nft_sets *sets,
 	snprintf(out->name, sizeof(out->name), "%s", s->name);
 	out->flags = s->flags;
 	out->klen = s->klen;
+	out->dtype = s->dtype;
 	out->dlen = s->dlen;
 	out->busy = (s->flags & NFT_SET_ANONYMOUS) && bf_nft_set_use(t, s->name);
 

@@ -440,6 +440,21 @@ uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
 				use += bf_nft_ir_jumps(ir, c->name);
 		}
 	}
+	/* Verdict map elements hold the chains they jump to. */
+	for (size_t i = 0; i < t->n_sets; i++) {
+		const struct bf_nft_set *s = t->sets[i];
+
+		if (s->dtype != NFT_DATA_VERDICT)
+			continue;
+		for (size_t j = 0; j < s->n_elems; j++) {
+			const struct bf_nft_elem *e = s->elems[j];
+
+			use += e->has_data &&
+			       (e->verdict == BF_VERDICT_JUMP ||
+				e->verdict == BF_VERDICT_GOTO) &&
+			       !strcmp(e->chain, c->name);
+		}
+	}
 
 	return use;
 }
@@ -540,8 +555,10 @@ uint32_t bf_nft_set_use(const struct bf_nft_table *t, const char *name)
 			for (size_t k = 0; k < ir->n_exprs; k++) {
 				const struct bf_expr *e = &ir->exprs[k];
 
-				use += e->type == BF_EXPR_LOOKUP &&
-				       !strcmp(e->lookup.set, name);
+				use += (e->type == BF_EXPR_LOOKUP &&
+					!strcmp(e->lookup.set, name)) ||
+				       (e->type == BF_EXPR_VMAP &&
+					!strcmp(e->vmap.set, name));
 			}
 		}
 	}

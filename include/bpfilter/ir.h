@@ -123,6 +123,7 @@ enum bf_expr_type {
 	BF_EXPR_COUNTER,
 	BF_EXPR_VERDICT,
 	BF_EXPR_LOOKUP,
+	BF_EXPR_VMAP,
 	_BF_EXPR_MAX,
 };
 
@@ -195,6 +196,15 @@ struct bf_expr {
 			uint8_t len;
 			bool invert;
 		} lookup;
+		struct {
+			/* A verdict map of the table (BF_SET_F_VMAP): the
+			 * verdict of the key's element decides, as a verdict
+			 * expression would; no element: the rule does not
+			 * match. */
+			char set[BF_NAME_MAX];
+			uint8_t sreg;
+			uint8_t len;
+		} vmap;
 	};
 };
 
@@ -236,7 +246,15 @@ struct bf_chain {
 /* Elements are prefixes (key, prefix length in bits): a longest-prefix
  * match; else exact keys. */
 #define BF_SET_F_PREFIX 0x1u
+/* A verdict map: each key has a verdict (BF_EXPR_VMAP). */
+#define BF_SET_F_VMAP 0x2u
 #define BF_SET_KEY_MAX BF_REG_BYTES
+
+/* A verdict of a verdict map; chain: JUMP / GOTO target. */
+struct bf_set_verdict {
+	enum bf_verdict code;
+	char chain[BF_NAME_MAX];
+};
 
 /* A set of keys looked up by BF_EXPR_LOOKUP: every key is key_len bytes
  * in register order (a concatenation: each field padded to 4 bytes, as
@@ -247,6 +265,12 @@ struct bf_set {
 	uint32_t flags; /* BF_SET_F_* */
 	uint8_t *keys; /* n * key_len bytes */
 	uint8_t *prefix; /* BF_SET_F_PREFIX: n prefix lengths, in bits */
+	/* BF_SET_F_VMAP: per key an index into verdicts, the distinct
+	 * verdicts sorted (code, then chain), so that the same verdicts give
+	 * the same table whatever the elements' order. */
+	uint32_t *values;
+	struct bf_set_verdict *verdicts;
+	size_t n_verdicts;
 	size_t n;
 	size_t cap;
 };
@@ -308,6 +332,7 @@ struct bf_expr bf_expr_counter(void);
 struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain);
 struct bf_expr bf_expr_lookup(const char *set, uint8_t sreg, uint8_t len,
 			      bool invert);
+struct bf_expr bf_expr_vmap(const char *set, uint8_t sreg, uint8_t len);
 
 /*
  * What an expression does, from its kind's descriptor (lib/expr_desc.c).
@@ -363,6 +388,11 @@ void bf_set_free(struct bf_set **set);
 /** Append a key of set->key_len bytes (@prefix: its length in bits, for
  * BF_SET_F_PREFIX sets; ignored otherwise). */
 int bf_set_add_key(struct bf_set *set, const uint8_t *key, uint8_t prefix);
+/** For a BF_SET_F_VMAP set: a key with its verdict (@chain for jump and
+ * goto); set->verdicts stays sorted and set->values follow it. */
+int bf_set_add_verdict_key(struct bf_set *set, const uint8_t *key,
+			   uint8_t prefix, enum bf_verdict code,
+			   const char *chain);
 /** Take ownership of *set (set to NULL on success); -EEXIST for a name
  * already taken. */
 int bf_table_add_set(struct bf_table *table, struct bf_set **set);

@@ -3,9 +3,10 @@
 #
 # Sets through unmodified nft (bfexec) and a private bpfilter daemon, real
 # traffic over a veth pair: an anonymous set (`udp dport { ... }`), a named
-# set whose elements are added and deleted later (the chain follows), an
-# interval set of prefixes (an LPM trie), a concatenation (ip saddr . udp
-# dport), an inverted lookup; counters count.
+# set whose elements are added and deleted later (in place: no new
+# program), an interval set of prefixes (an LPM trie), a concatenation
+# (ip saddr . udp dport), an inverted lookup, verdict maps (anonymous and
+# named, jump, goto, drop, accept); counters count.
 #
 # Kernel selftest conventions: exit 0 pass, 1 fail, 4 skip; TAP lines.
 # Namespaces with unique names, deleted on exit; the host is not touched.
@@ -107,8 +108,36 @@ bf_check "inverted: rule accepted" test $? -eq 0
 bf_check "inverted: 4041 passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4041
 bf_check "inverted: 4042 dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4042 2
 
-bnft add rule ip f in ip saddr @nets counter
+# Verdict maps: jump and goto to regular chains, drop; a named map
+# changed in place.
+bnft flush chain ip f in
+bnft add chain ip f j && bnft add rule ip f j udp dport 4051 counter drop &&
+	bnft add chain ip f g && bnft add rule ip f g counter drop &&
+	bnft add rule ip f in udp dport vmap '{ 4050 : drop, 4051 : jump j, 4052 : goto g, 4053 : accept }'
+bf_check "vmap: rule accepted" test $? -eq 0
+bf_check "vmap: 4050 dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4050 2
+bf_check "vmap: 4051 dropped by the jumped-to chain" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4051 2
+bf_check "vmap: 4052 dropped by the goto chain" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4052 2
+bf_check "vmap: 4053 accepted" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4053
+bf_check "vmap: 4054 (no element) passes" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4054
+jcount() { bnft list chain ip f j | grep -q "4051 counter packets [1-9]"; }
+bf_check "vmap: the jumped-to chain counts" jcount
+bnft add map ip f vm '{ type inet_service : verdict; }' &&
+	bnft add element ip f vm '{ 4060 : drop }' &&
+	bnft add rule ip f in udp dport vmap @vm
+bf_check "named vmap: rule accepted" test $? -eq 0
+bf_check "named vmap: 4060 dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4060 2
+n0=$(in_place)
+bnft add element ip f vm '{ 4061 : drop }'
+bf_check "named vmap: element with a known verdict added in place" test "$(in_place)" -gt "$n0"
+bf_check "named vmap: 4061 dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4061 2
+bnft add element ip f vm '{ 4062 : jump j }'
+bf_check "named vmap: element with a new verdict (new program), 4062 passes j" bf_udp_arrives "$NS_A" "$NS_B" "$BF_B4" 4062
+bf_check "named vmap: 4061 still dropped" bf_udp_blocked "$NS_A" "$NS_B" "$BF_B4" 4061 2
 refused() { ! bnft "$@" 2>/dev/null; }
+bf_check "a chain a map element jumps to is not deleted (EBUSY)" refused delete chain ip f j
+
+bnft add rule ip f in ip saddr @nets counter
 bf_check "a set in use is not deleted (EBUSY)" refused delete set ip f nets
 bnft delete table ip f
 bf_check "table deleted" test $? -eq 0

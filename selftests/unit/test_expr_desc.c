@@ -57,6 +57,8 @@ static struct bf_expr sample(enum bf_expr_type type)
 		return bf_expr_verdict(BF_VERDICT_JUMP, "sub");
 	case BF_EXPR_LOOKUP:
 		return bf_expr_lookup("s", 2, 4, false);
+	case BF_EXPR_VMAP:
+		return bf_expr_vmap("v", 2, 4);
 	default:
 		fail_msg("no sample expression for kind %d", (int)type);
 		return bf_expr_counter();
@@ -112,6 +114,7 @@ static void test_purity_is_explicit(void **state)
 		[BF_EXPR_COUNTER] = BF_EXPR_EFFECT,
 		[BF_EXPR_VERDICT] = BF_EXPR_EFFECT,
 		[BF_EXPR_LOOKUP] = BF_EXPR_PURE,
+		[BF_EXPR_VMAP] = BF_EXPR_EFFECT,
 	};
 	_Static_assert(ARRAY_SIZE(expected) == _BF_EXPR_MAX,
 		       "expected purity out of sync");
@@ -152,6 +155,16 @@ static struct bf_table *table_with_rule(const struct bf_expr *exprs, size_t n)
 	/* The set of the lookup sample. */
 	assert_int_equal(bf_set_new(&set, "s", 4, 0), 0);
 	assert_int_equal(bf_table_add_set(table, &set), 0);
+	/* The verdict map of the vmap sample: one key, a jump to "sub". */
+	{
+		static const uint8_t key[4] = { 10, 0, 0, 1 };
+
+		assert_int_equal(bf_set_new(&set, "v", 4, BF_SET_F_VMAP), 0);
+		assert_int_equal(bf_set_add_verdict_key(set, key, 32,
+							BF_VERDICT_JUMP, "sub"),
+				 0);
+		assert_int_equal(bf_table_add_set(table, &set), 0);
+	}
 
 	return table;
 }
@@ -239,6 +252,7 @@ static void test_declared_registers(void **state)
 		[BF_EXPR_COUNTER] = { -1, -1, -1, -1 },
 		[BF_EXPR_VERDICT] = { -1, -1, -1, -1 },
 		[BF_EXPR_LOOKUP] = { 2, 4, -1, -1 },
+		[BF_EXPR_VMAP] = { 2, 4, -1, -1 },
 	};
 	_Static_assert(ARRAY_SIZE(expected) == _BF_EXPR_MAX,
 		       "expected registers out of sync");

@@ -124,7 +124,7 @@ static void test_expr_type_strs(void **state)
 {
 	static const char *const expected[] = {
 		"payload", "meta",	"bitwise", "byteorder", "cmp",
-		"range",   "immediate", "counter", "verdict", "lookup",
+		"range",   "immediate", "counter", "verdict", "lookup", "vmap",
 	};
 
 	assert_int_equal(ARRAY_SIZE(expected), _BF_EXPR_MAX);
@@ -645,7 +645,7 @@ static void test_expr_dump_invalid(void **state)
 
 	e = bf_expr_counter();
 	e.type = _BF_EXPR_MAX;
-	assert_expr_dump(&e, "unknown expression type 10");
+	assert_expr_dump(&e, "unknown expression type 11");
 }
 
 static void add_rule(struct bf_chain *chain, uint64_t handle,

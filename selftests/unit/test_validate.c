@@ -889,7 +889,7 @@ static void test_unknown_expr_type(void **state)
 	struct bf_expr e = bf_expr_counter();
 
 	e.type = _BF_EXPR_MAX;
-	EXPECT_EXPR_INVALID(e, "unknown", "unknown expression type 10");
+	EXPECT_EXPR_INVALID(e, "unknown", "unknown expression type 11");
 }
 
 /* The first error is reported, in table order. */
