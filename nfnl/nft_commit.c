@@ -64,10 +64,17 @@ static enum bf_hook _bf_ir_hook(int family, uint32_t hooknum)
 	return (enum bf_hook)(BF_HOOK_NF_PRE_ROUTING + hooknum);
 }
 
-/* Big-endian comparison of two keys of @len bytes. */
+/* Records {key, end flag}: big-endian key order and, for one key, the end
+ * of an interval before the start of the next (adjacent intervals, as nft
+ * sends `{ 10.0.0.0/30, 10.0.0.4/30 }`: an end and a start at 10.0.0.4). */
 static int _bf_key_cmp(const void *a, const void *b, void *len)
 {
-	return memcmp(a, b, *(size_t *)len);
+	size_t klen = *(size_t *)len;
+	int r = memcmp(a, b, klen);
+
+	if (r)
+		return r;
+	return (int)((const uint8_t *)b)[klen] - (int)((const uint8_t *)a)[klen];
 }
 
 /* Add [lo, hi] (inclusive, big-endian, @len bytes) to @set as the fewest
@@ -169,11 +176,7 @@ static int _bf_set_ir(const struct bf_nft_set *s, struct bf_set **out)
 			!!(s->elems[i]->flags & NFT_SET_ELEM_INTERVAL_END);
 		memcpy(keys + i * rl + klen + 1, &i, sizeof(i));
 	}
-	{
-		size_t l = klen + 1;
-
-		qsort_r(keys, s->n_elems, rl, _bf_key_cmp, &l);
-	}
+	qsort_r(keys, s->n_elems, rl, _bf_key_cmp, &klen);
 	for (size_t i = 0; i < s->n_elems && !r; i++) {
 		const uint8_t *lo = keys + i * rl;
 		uint8_t hi[BF_NFT_SET_DATA_MAX];
