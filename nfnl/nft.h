@@ -105,9 +105,14 @@ struct bf_nft_set {
 	uint8_t field_count;
 	uint8_t *udata;
 	uint16_t udlen;
-	struct bf_nft_elem **elems;
+	struct bf_nft_elem **elems; /* no order (a removal moves the last) */
 	size_t n_elems;
 	size_t cap_elems;
+	/* Open addressing by (key, interval-end flag), linear probing:
+	 * element index + 1, 0 for an empty slot; index_cap a power of 2,
+	 * at least twice n_elems (0: no index yet). */
+	uint32_t *index;
+	size_t index_cap;
 	/* Transaction only: the last message that changed the set. */
 	const struct nlmsghdr *last_nlh;
 };

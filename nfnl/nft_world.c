@@ -174,6 +174,7 @@ void bf_nft_set_free(struct bf_nft_set **s)
 	for (size_t i = 0; i < (*s)->n_elems; i++)
 		bf_nft_elem_put(&(*s)->elems[i]);
 	free((*s)->elems);
+	free((*s)->index);
 	free((*s)->udata);
 	free(*s);
 	*s = NULL;
@@ -247,8 +248,9 @@ static struct bf_nft_set *_bf_set_clone(const struct bf_nft_set *src)
 	s->elems = NULL;
 	s->n_elems = 0;
 	s->cap_elems = 0;
+	s->index = _bf_memdup(src->index, src->index_cap * sizeof(*src->index));
 	s->udata = _bf_memdup(src->udata, src->udlen);
-	if ((src->udlen && !s->udata) ||
+	if ((src->index_cap && !s->index) || (src->udlen && !s->udata) ||
 	    _bf_grow((void **)&s->elems, &s->cap_elems, src->n_elems,
 		     sizeof(*s->elems))) {
 		bf_nft_set_free(&s);
@@ -566,33 +568,124 @@ uint32_t bf_nft_set_use(const struct bf_nft_table *t, const char *name)
 	return use;
 }
 
-ssize_t bf_nft_elem_find(const struct bf_nft_set *s, const uint8_t *key,
-			 uint32_t flags)
+/* FNV-1a of the key and the interval-end flag. */
+static size_t _bf_elem_hash(const struct bf_nft_set *s, const uint8_t *key,
+			    uint32_t flags)
 {
-	for (size_t i = 0; i < s->n_elems; i++) {
-		const struct bf_nft_elem *e = s->elems[i];
+	uint64_t h = 0xcbf29ce484222325ull;
 
-		if (!memcmp(e->key, key, s->klen) &&
-		    ((e->flags ^ flags) & NFT_SET_ELEM_INTERVAL_END) == 0)
-			return (ssize_t)i;
-	}
-	return -1;
+	for (size_t i = 0; i < s->klen; i++)
+		h = (h ^ key[i]) * 0x100000001b3ull;
+	h = (h ^ !!(flags & NFT_SET_ELEM_INTERVAL_END)) * 0x100000001b3ull;
+
+	return (size_t)(h ^ (h >> 32));
 }
 
-int bf_nft_elem_insert(struct bf_nft_set *s, struct bf_nft_elem *e)
+static bool _bf_elem_is(const struct bf_nft_set *s, const struct bf_nft_elem *e,
+			const uint8_t *key, uint32_t flags)
 {
-	if (_bf_grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1,
-		     sizeof(*s->elems)))
+	return !memcmp(e->key, key, s->klen) &&
+	       ((e->flags ^ flags) & NFT_SET_ELEM_INTERVAL_END) == 0;
+}
+
+/* The slot of (key, flags), or of the empty slot where it would go. */
+static size_t _bf_index_slot(const struct bf_nft_set *s, const uint8_t *key,
+			     uint32_t flags)
+{
+	size_t mask = s->index_cap - 1;
+	size_t i = _bf_elem_hash(s, key, flags) & mask;
+
+	while (s->index[i] && !_bf_elem_is(s, s->elems[s->index[i] - 1], key,
+					   flags))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int _bf_index_grow(struct bf_nft_set *s, size_t need)
+{
+	size_t cap = s->index_cap ? s->index_cap : 64;
+	uint32_t *index;
+
+	while (cap < 2 * need)
+		cap *= 2;
+	if (cap == s->index_cap)
+		return 0;
+	index = calloc(cap, sizeof(*index));
+	if (!index)
 		return -ENOMEM;
-	s->elems[s->n_elems++] = e;
+	free(s->index);
+	s->index = index;
+	s->index_cap = cap;
+	for (size_t i = 0; i < s->n_elems; i++)
+		s->index[_bf_index_slot(s, s->elems[i]->key, s->elems[i]->flags)] =
+			(uint32_t)(i + 1);
 
 	return 0;
 }
 
+ssize_t bf_nft_elem_find(const struct bf_nft_set *s, const uint8_t *key,
+			 uint32_t flags)
+{
+	size_t i;
+
+	if (!s->index_cap)
+		return -1;
+	i = _bf_index_slot(s, key, flags);
+
+	return s->index[i] ? (ssize_t)s->index[i] - 1 : -1;
+}
+
+int bf_nft_elem_insert(struct bf_nft_set *s, struct bf_nft_elem *e)
+{
+	if (s->n_elems >= UINT32_MAX - 1)
+		return -ENOSPC;
+	if (_bf_grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1,
+		     sizeof(*s->elems)) ||
+	    _bf_index_grow(s, s->n_elems + 1))
+		return -ENOMEM;
+	s->elems[s->n_elems++] = e;
+	s->index[_bf_index_slot(s, e->key, e->flags)] = (uint32_t)s->n_elems;
+
+	return 0;
+}
+
+/* Linear probing deletion (backward shift): no tombstones. */
+static void _bf_index_delete(struct bf_nft_set *s, size_t slot)
+{
+	size_t mask = s->index_cap - 1, i = slot, j = slot;
+
+	for (;;) {
+		const struct bf_nft_elem *e;
+		size_t k;
+
+		j = (j + 1) & mask;
+		if (!s->index[j])
+			break;
+		e = s->elems[s->index[j] - 1];
+		k = _bf_elem_hash(s, e->key, e->flags) & mask;
+		/* Leave j where it is if its home k lies cyclically in
+		 * (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		s->index[i] = s->index[j];
+		i = j;
+	}
+	s->index[i] = 0;
+}
+
 void bf_nft_elem_remove_at(struct bf_nft_set *s, size_t pos)
 {
+	size_t last = s->n_elems - 1;
+
+	_bf_index_delete(s, _bf_index_slot(s, s->elems[pos]->key,
+					   s->elems[pos]->flags));
 	bf_nft_elem_put(&s->elems[pos]);
-	memmove(&s->elems[pos], &s->elems[pos + 1],
-		(s->n_elems - pos - 1) * sizeof(*s->elems));
+	if (pos != last) {
+		/* The last element takes the hole. */
+		s->elems[pos] = s->elems[last];
+		s->index[_bf_index_slot(s, s->elems[pos]->key,
+					s->elems[pos]->flags)] =
+			(uint32_t)(pos + 1);
+	}
 	s->n_elems--;
 }
