@@ -232,7 +232,38 @@ static void test_in_place(void **state)
 		e2e_port_pkt(f, PKT_PROTO_UDP, PORT, (uint8_t[PKT_MAX]){ 0 })));
 	assert_int_equal(bf_update_undo(u), 0);
 	EXPECT_PORT(&t, f, PORT + 1, BF_VERDICT_ACCEPT);
+	EXPECT_PORT(&t, f, PORT, BF_VERDICT_DROP);
 	bf_update_free(&u);
+
+	/* Two more keys (a new inner map swapped in), kept. */
+	_be16(k, PORT + 2);
+	assert_int_equal(bf_set_add_key(s, k, 16), 0);
+	assert_int_equal(bf_update_plan(t.prog, t.table, E2E_BASE, &gen, &u,
+					err, sizeof(err)),
+			 0);
+	assert_int_equal(bf_update_apply(u), 0);
+	bf_update_free(&u);
+	EXPECT_PORT(&t, f, PORT + 1, BF_VERDICT_DROP);
+	EXPECT_PORT(&t, f, PORT + 2, BF_VERDICT_DROP);
+	EXPECT_PORT(&t, f, PORT + 3, BF_VERDICT_ACCEPT);
+
+	/* One key out (the live map's entry deleted): PORT, the first, is
+	 * replaced by the last (another order, one entry less). */
+	memcpy(s->keys, s->keys + (s->n - 1) * s->key_len, s->key_len);
+	s->n--;
+	assert_int_equal(bf_update_plan(t.prog, t.table, E2E_BASE, &gen, &u,
+					err, sizeof(err)),
+			 0);
+	assert_int_equal(bf_update_apply(u), 0);
+	EXPECT_PORT(&t, f, PORT, BF_VERDICT_ACCEPT);
+	EXPECT_PORT(&t, f, PORT + 1, BF_VERDICT_DROP);
+	EXPECT_PORT(&t, f, PORT + 2, BF_VERDICT_DROP);
+	assert_int_equal(bf_update_undo(u), 0);
+	EXPECT_PORT(&t, f, PORT, BF_VERDICT_DROP);
+	assert_int_equal(bf_update_apply(u), 0);
+	bf_update_free(&u);
+	EXPECT_PORT(&t, f, PORT, BF_VERDICT_ACCEPT);
+	assert_int_equal(bf_program_fd(t.prog), fd);
 
 	/* A rule changed too: not in place (a new program). */
 	E2E_RULE(&t, NULL, bf_expr_counter());
