@@ -125,7 +125,7 @@ static int _bf_alloc_name(struct bf_nft_op *op, struct bf_nft_table *t,
 	if (!p)
 		return 0;
 	if (p[1] != 'd' || strchr(p + 2, '%'))
-		return bf_nft_op_fail(op, attr, -EINVAL, NULL);
+		return bf_nft_op_fail(op, NULL, -EINVAL, NULL);
 	used = calloc(n / 64, sizeof(*used));
 	if (!used)
 		return -ENOMEM;
@@ -216,8 +216,9 @@ int bf_nft_newset(struct bf_nft_op *op, const struct nlattr **tb)
 	s->ktype = tb[NFTA_SET_KEY_TYPE] ?
 			   bf_nla_get_be32(tb[NFTA_SET_KEY_TYPE]) : 0;
 	s->klen = bf_nla_get_be32(tb[NFTA_SET_KEY_LEN]);
+	/* The kernel names no attribute for these (measured). */
 	if (!s->klen || s->klen > BF_NFT_SET_DATA_MAX) {
-		r = bf_nft_op_fail(op, tb[NFTA_SET_KEY_LEN], -EINVAL, NULL);
+		r = bf_nft_op_fail(op, NULL, -EINVAL, NULL);
 		goto err;
 	}
 	if (tb[NFTA_SET_FLAGS]) {
