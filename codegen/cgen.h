@@ -136,6 +136,25 @@ enum bf_map_id {
 
 /* Hash maps of grouped rules are numbered from here (bf_program.groups). */
 #define BF_MAP_GROUP0 16
+/* Maps of the sets the program looks up, from here (bf_program.sets). */
+#define BF_MAP_SET0 (1 << 20)
+
+/* A set the program looks up: its own copy of the IR set, filled into a
+ * hash map (exact keys) or an LPM trie (prefixes), the inner map of a
+ * one-entry array of maps (fd) the program looks it up through, so that
+ * new contents are one map update away (codegen/update.c). */
+struct bf_set_map {
+	struct bf_set *set;
+	int fd; /* the outer array of maps */
+	int inner_fd;
+	/* max_entries of the inner maps: an array of maps only takes inner
+	 * maps of its template's size (BPF_F_INNER_MAP is for arrays). */
+	size_t cap;
+};
+
+/* A new inner map of @cap entries holding the keys of @set (-E2BIG when
+ * they do not fit). */
+int bf_set_map_fill(const struct bf_set *set, size_t cap, int *fd);
 
 struct bf_map_ref {
 	size_t insn;
@@ -220,6 +239,9 @@ struct bf_program {
 
 	struct bf_group_map *groups;
 	size_t n_groups;
+
+	struct bf_set_map *sets;
+	size_t n_sets;
 
 	char table[BF_NAME_MAX];
 	enum bf_family family;

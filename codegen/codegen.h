@@ -104,8 +104,11 @@ int bf_program_inherit_counters(struct bf_program *new_prog,
 /**
  * In-place update of a loaded, running program @prog to the rules of
  * chain @chain_name in @table, when that changes at most one entry of a
- * group map that packets see (codegen/update.c): no new program is
- * loaded. A chain that is not @prog's (renamed, say) gets a new program.
+ * group map that packets see, or, for a program that looks up sets, when
+ * its rules are the same and only set contents changed (one new inner
+ * map per changed set, swapped in by one update each) (codegen/update.c):
+ * no new program is loaded. A chain that is not @prog's (renamed, say)
+ * gets a new program.
  *
  * bf_update_plan() returns 0 with the plan in *@out; -EAGAIN when @prog
  * cannot take the change in place, with the chain's generated program in

@@ -62,6 +62,10 @@ static const char *_bf_map_name(const struct bf_map_ref *refs, size_t n_refs,
 	for (size_t i = 0; i < n_refs; i++) {
 		if (refs[i].insn != insn)
 			continue;
+		if (refs[i].map >= BF_MAP_SET0) {
+			snprintf(buf, sizeof(buf), "set%d", refs[i].map - BF_MAP_SET0);
+			return buf;
+		}
 		if (refs[i].map >= BF_MAP_GROUP0) {
 			snprintf(buf, sizeof(buf), "group%d", refs[i].map - BF_MAP_GROUP0);
 			return buf;

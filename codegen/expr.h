@@ -23,6 +23,12 @@ size_t bf_cg_fusable(const struct bf_cg *cg, const struct bf_expr *ex, size_t n,
 int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
 		     size_t j, int fail);
 
+/* Look up the key of @len bytes at register @sreg in set @name of the
+ * table: r0 = the element's value, or NULL. Returns the set's index in
+ * the program's sets, or -1 (sticky error). Clobbers r0-r5. */
+int bf_cg_emit_set_lookup(struct bf_cg *cg, const char *name, uint8_t sreg,
+			  uint8_t len, int fail);
+
 /* The codegen stage of an expression kind. */
 struct bf_cg_expr_ops {
 	/* Emit the expression alone; a test or a failed load jumps to @fail.

@@ -161,6 +161,80 @@ static int _bf_next_create(struct bf_program *prog)
 	return 0;
 }
 
+int bf_set_map_fill(const struct bf_set *s, size_t cap, int *out)
+{
+	bool lpm = s->flags & BF_SET_F_PREFIX;
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = lpm ? BPF_F_NO_PREALLOC : 0);
+	char mname[BPF_OBJ_NAME_LEN];
+	bool vmap = s->flags & BF_SET_F_VMAP;
+	uint8_t key[4 + BF_SET_KEY_MAX];
+	uint32_t one = 1;
+	int fd, r;
+
+	if (s->n > cap)
+		return -E2BIG;
+	bf_obj_name(mname, sizeof(mname), "s", s->name);
+	fd = bpf_map_create(lpm ? BPF_MAP_TYPE_LPM_TRIE : BPF_MAP_TYPE_HASH,
+			    mname, s->key_len + (lpm ? 4 : 0), vmap ? 4 : 1,
+			    (uint32_t)cap, &opts);
+	if (fd < 0)
+		return -errno;
+	for (size_t e = 0; e < s->n; e++) {
+		uint32_t plen = s->prefix[e];
+		uint8_t *k = key;
+
+		if (lpm) {
+			memcpy(key, &plen, 4);
+			k += 4;
+		}
+		memcpy(k, s->keys + e * s->key_len, s->key_len);
+		/* vmap: the index of the element's verdict; else one byte
+		 * (the first of a little-endian 1). */
+		if (bpf_map_update_elem(fd, key, vmap ? &s->values[e] : &one,
+					BPF_ANY)) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+	}
+	*out = fd;
+
+	return 0;
+}
+
+/* The maps of the sets the program looks up: exact keys in a hash map,
+ * prefixes in an LPM trie ({u32 prefix length, key}), each behind a
+ * one-entry array of maps. The value is unused (one byte). */
+static int _bf_sets_create(struct bf_program *prog)
+{
+	for (size_t i = 0; i < prog->n_sets; i++) {
+		struct bf_set_map *m = &prog->sets[i];
+		char mname[BPF_OBJ_NAME_LEN];
+		uint32_t zero = 0;
+		int r;
+
+		m->cap = bf_map_room(m->set->n);
+		r = bf_set_map_fill(m->set, m->cap, &m->inner_fd);
+		if (r)
+			return r;
+		LIBBPF_OPTS(bpf_map_create_opts, opts,
+			    .inner_map_fd = (uint32_t)m->inner_fd);
+		bf_obj_name(mname, sizeof(mname), "o", m->set->name);
+		m->fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, mname,
+				       sizeof(uint32_t), sizeof(uint32_t), 1,
+				       &opts);
+		if (m->fd < 0) {
+			m->fd = -1;
+			return -errno;
+		}
+		if (bpf_map_update_elem(m->fd, &zero, &m->inner_fd, BPF_ANY))
+			return -errno;
+	}
+
+	return 0;
+}
+
 int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
@@ -236,6 +310,10 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		}
 	}
 
+	r = _bf_sets_create(prog);
+	if (r)
+		goto err_close_map;
+
 	r = _bf_next_create(prog);
 	if (r)
 		goto err_close_map;
@@ -244,6 +322,7 @@ int bf_program_load(struct bf_program *prog, char *log, size_t loglen)
 		int map = prog->map_refs[i].map;
 
 		prog->insns[prog->map_refs[i].insn].imm =
+			map >= BF_MAP_SET0 ? prog->sets[map - BF_MAP_SET0].fd :
 			map >= BF_MAP_GROUP0 ? prog->groups[map - BF_MAP_GROUP0].fd :
 			map == BF_MAP_KEYS ? prog->keys_fd :
 			map == BF_MAP_NEXT ? prog->next_fd : prog->counters_fd;
@@ -305,6 +384,14 @@ loaded:
 	return 0;
 
 err_close_map:
+	for (size_t i = 0; i < prog->n_sets; i++) {
+		if (prog->sets[i].fd >= 0)
+			close(prog->sets[i].fd);
+		if (prog->sets[i].inner_fd >= 0)
+			close(prog->sets[i].inner_fd);
+		prog->sets[i].fd = -1;
+		prog->sets[i].inner_fd = -1;
+	}
 	for (size_t gi = 0; gi < prog->n_groups; gi++) {
 		if (prog->groups[gi].fd >= 0)
 			close(prog->groups[gi].fd);
@@ -346,6 +433,14 @@ void bf_program_free(struct bf_program **prog)
 		free(p->groups[gi].values);
 	}
 	free(p->groups);
+	for (size_t i = 0; i < p->n_sets; i++) {
+		if (p->sets[i].fd >= 0)
+			close(p->sets[i].fd);
+		if (p->sets[i].inner_fd >= 0)
+			close(p->sets[i].inner_fd);
+		bf_set_free(&p->sets[i].set);
+	}
+	free(p->sets);
 	free(p->insns);
 	free(p->map_refs);
 	free(p->slots);

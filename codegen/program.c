@@ -93,6 +93,93 @@ static bool _bf_keyable(const struct bf_expr *load, const struct bf_expr *t)
 							      load->meta.dreg);
 }
 
+/* One verdict, as a verdict expression has it: ACCEPT and DROP return,
+ * RETURN leaves for @ret, JUMP inlines the chain then the next rule
+ * (@fail), GOTO inlines it then @ret. CONTINUE: nothing (the caller goes
+ * on). */
+static int _bf_emit_one_verdict(struct bf_cg *cg, enum bf_verdict code,
+				const char *name, int fail, int ret)
+{
+	const struct bf_chain *target;
+
+	switch (code) {
+	case BF_VERDICT_ACCEPT:
+	case BF_VERDICT_DROP:
+		bf_cg_emit_verdict(cg, code);
+		break;
+	case BF_VERDICT_CONTINUE:
+		break;
+	case BF_VERDICT_RETURN:
+		bf_cg_emit_jmp(cg, BF_JA(0), ret);
+		break;
+	case BF_VERDICT_JUMP:
+	case BF_VERDICT_GOTO:
+		target = bf_table_get_chain(cg->table, name);
+		if (!target)
+			return bf_cg_fail(cg, -EINVAL, "no chain '%s'", name);
+		if (cg->depth >= BF_JUMP_DEPTH_MAX)
+			return bf_cg_fail(cg, -EINVAL,
+					  "chain '%s': jump depth above %d", name,
+					  BF_JUMP_DEPTH_MAX);
+		cg->depth++;
+		_bf_emit_chain(cg, target, code == BF_VERDICT_JUMP ? fail : ret);
+		cg->depth--;
+		break;
+	default:
+		return bf_cg_fail(cg, -EINVAL, "bad verdict %d", code);
+	}
+	return bf_cg_err(cg);
+}
+
+/* A verdict map: the key's element gives an index into the set's
+ * verdicts; one branch per verdict, each emitted as a verdict expression
+ * is. No element: the rule does not match. Returns 1 when some verdict
+ * is continue (evaluation goes on after the label emitted here), 0 when
+ * the rule ends, or an error. */
+static int _bf_emit_vmap(struct bf_cg *cg, const struct bf_expr *e, int fail,
+			 int ret)
+{
+	const struct bf_set *set;
+	int idx, cont = -1, *labels;
+
+	idx = bf_cg_emit_set_lookup(cg, e->vmap.set, e->vmap.sreg, e->vmap.len,
+				    fail);
+	if (idx < 0)
+		return bf_cg_err(cg);
+	set = cg->prog->sets[idx].set;
+	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), fail);
+	bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_0, 0));
+	labels = calloc(set->n_verdicts ?: 1, sizeof(*labels));
+	if (!labels)
+		return bf_cg_fail(cg, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < set->n_verdicts; i++) {
+		labels[i] = bf_cg_label_new(cg);
+		bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_1, (int32_t)i, 0),
+			       labels[i]);
+	}
+	bf_cg_emit_jmp(cg, BF_JA(0), fail);
+	for (size_t i = 0; i < set->n_verdicts && !cg->err; i++) {
+		const struct bf_set_verdict *v = &set->verdicts[i];
+
+		bf_cg_label_here(cg, labels[i]);
+		if (v->code == BF_VERDICT_CONTINUE) {
+			if (cont < 0)
+				cont = bf_cg_label_new(cg);
+			bf_cg_emit_jmp(cg, BF_JA(0), cont);
+			continue;
+		}
+		_bf_emit_one_verdict(cg, v->code, v->chain, fail, ret);
+	}
+	free(labels);
+	if (cg->err)
+		return cg->err;
+	if (cont < 0)
+		return 0;
+	bf_cg_label_here(cg, cont);
+
+	return 1;
+}
+
 /* Emit exprs[from..n) of a rule. @live_more: extra expression lists (the
  * other rules of a group) that may read registers after this one. */
 static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
@@ -106,7 +193,7 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 		const struct bf_expr *e = &ex[k];
 		const struct bf_chain *target;
 		size_t j;
-		int slot;
+		int slot, r;
 
 		/* Side effects happen only once every test held. */
 		if (!bf_expr_is_pure(e))
@@ -148,6 +235,12 @@ static int _bf_emit_rule_exprs(struct bf_cg *cg, const struct bf_chain *chain,
 						  e->verdict.code);
 			}
 			return bf_cg_err(cg);
+		case BF_EXPR_VMAP:
+			r = _bf_emit_vmap(cg, e, fail, ret);
+			if (r <= 0)
+				return r ? r : bf_cg_err(cg);
+			/* A continue verdict: on with the next expression. */
+			break;
 		case BF_EXPR_COUNTER:
 			slot = _bf_counter_slot(cg, chain->name, ridx, k, rule, e);
 			if (slot < 0)
@@ -210,6 +303,9 @@ static bool _bf_group_ok(const struct bf_rule *rule, size_t p)
 		unsigned int r, l;
 
 		if (e->type == BF_EXPR_VERDICT && e->verdict.code == BF_VERDICT_JUMP)
+			return false;
+		/* Its jumps are not seen from here: never in a group. */
+		if (e->type == BF_EXPR_VMAP)
 			return false;
 		if (bf_expr_writes(e, &r, &l))
 			for (unsigned int j = r; j < r + (l + 3) / 4 && j < 32; j++)

@@ -21,6 +21,7 @@
  * a new program.
  */
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,25 @@ struct bf_update_op {
 	uint32_t new_val[2];
 };
 
+/* A set whose contents changed: one entry of its live map written
+ * (one key in or out, or one verdict changed: atomic), or else a new
+ * inner map swapped in by one update of the set's array of maps. The
+ * copy of the IR set the program keeps follows. */
+struct bf_update_set {
+	size_t idx; /* in prog->sets */
+	enum bf_update_kind kind; /* or _BF_UPDATE_SWAP */
+	int fd; /* swap: before apply the new inner map; after, the old one */
+	struct bf_set *set; /* same */
+	uint8_t key[4 + BF_SET_KEY_MAX]; /* one entry: its map key */
+	uint32_t old_val, new_val;
+};
+
+#define _BF_UPDATE_SWAP (BF_UPDATE_DELETE + 1)
+
 struct bf_update {
 	struct bf_program *prog;
+	struct bf_update_set *sets;
+	size_t n_sets;
 	/* The new description (slots, groups, snapshot) of prog's rules;
 	 * after apply, the previous one. */
 	struct bf_program *next;
@@ -64,6 +82,12 @@ void bf_update_free(struct bf_update **u)
 {
 	if (!*u)
 		return;
+	for (size_t i = 0; i < (*u)->n_sets; i++) {
+		if ((*u)->sets[i].fd >= 0)
+			close((*u)->sets[i].fd);
+		bf_set_free(&(*u)->sets[i].set);
+	}
+	free((*u)->sets);
 	bf_program_free(&(*u)->next);
 	free(*u);
 	*u = NULL;
@@ -309,6 +333,284 @@ static int _bf_plan_edit(struct bf_update *u, const struct bf_table *table)
 	return 0;
 }
 
+/* The table's chains are the snapshot's, rule for rule (by serial). */
+static bool _bf_same_rules(const struct bf_program *p,
+			   const struct bf_table *table)
+{
+	if (p->n_snap != table->n_chains)
+		return false;
+	for (size_t c = 0; c < p->n_snap; c++) {
+		const struct bf_snap_chain *sc = &p->snap[c];
+		const struct bf_chain *ch = table->chains[c];
+
+		if (strcmp(sc->hdr.name, ch->name) || sc->hdr.base != ch->base ||
+		    sc->hdr.policy != ch->policy || sc->n != ch->n_rules)
+			return false;
+		for (size_t r = 0; r < sc->n; r++) {
+			if (sc->serials[r] != ch->rules[r]->serial)
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool _bf_same_verdicts(const struct bf_set *a, const struct bf_set *b)
+{
+	if (a->n_verdicts != b->n_verdicts)
+		return false;
+	for (size_t i = 0; i < a->n_verdicts; i++) {
+		if (a->verdicts[i].code != b->verdicts[i].code ||
+		    strncmp(a->verdicts[i].chain, b->verdicts[i].chain,
+			    BF_NAME_MAX))
+			return false;
+	}
+	return true;
+}
+
+static bool _bf_same_set(const struct bf_set *a, const struct bf_set *b)
+{
+	return a->n == b->n && !memcmp(a->keys, b->keys, a->n * a->key_len) &&
+	       !memcmp(a->prefix, b->prefix, a->n) &&
+	       (!(a->flags & BF_SET_F_VMAP) ||
+		!memcmp(a->values, b->values, a->n * sizeof(*a->values)));
+}
+
+static int _bf_set_copy(const struct bf_set *src, struct bf_set **out)
+{
+	struct bf_set *s = NULL;
+	int r = bf_set_new(&s, src->name, src->key_len, src->flags);
+
+	for (size_t i = 0; !r && i < src->n; i++) {
+		const uint8_t *k = src->keys + i * src->key_len;
+
+		if (src->flags & BF_SET_F_VMAP) {
+			const struct bf_set_verdict *v =
+				&src->verdicts[src->values[i]];
+
+			r = bf_set_add_verdict_key(s, k, src->prefix[i],
+						   v->code, v->chain);
+		} else {
+			r = bf_set_add_key(s, k, src->prefix[i]);
+		}
+	}
+	if (r)
+		bf_set_free(&s);
+	else
+		*out = s;
+	return r;
+}
+
+/* Map key (LPM: {prefix length, key}) and value of entry @i of @s, as
+ * bf_set_map_fill() writes them: a record of klen + 4 bytes. */
+static size_t _bf_set_records(const struct bf_set *s, uint8_t **out)
+{
+	bool lpm = s->flags & BF_SET_F_PREFIX;
+	size_t mk = s->key_len + (lpm ? 4 : 0), rl = mk + 4;
+	uint8_t *rec = malloc((s->n ?: 1) * rl);
+
+	if (!rec)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		uint8_t *r = rec + i * rl;
+		uint32_t plen = s->prefix[i];
+		uint32_t val = (s->flags & BF_SET_F_VMAP) ? s->values[i] : 1;
+
+		if (lpm) {
+			memcpy(r, &plen, 4);
+			r += 4;
+		}
+		memcpy(r, s->keys + i * s->key_len, s->key_len);
+		memcpy(rec + i * rl + mk, &val, 4);
+	}
+	*out = rec;
+
+	return mk;
+}
+
+static int _bf_rec_cmp(const void *a, const void *b, void *mk)
+{
+	return memcmp(a, b, *(size_t *)mk);
+}
+
+/* Is @now @was with one entry in, out or changed? 1 with the entry in
+ * @us; 0 when more differs (a new inner map); -EALREADY when nothing
+ * does (another order); -ENOMEM. Sorting both costs no system call, a
+ * refill one per element. */
+static int _bf_set_diff(const struct bf_set *was, const struct bf_set *now,
+			struct bf_update_set *us)
+{
+	_cleanup_free_ uint8_t *a = NULL, *b = NULL;
+	size_t mk, rl, i = 0, j = 0, n_diff = 0;
+
+	if ((was->n > now->n ? was->n - now->n : now->n - was->n) > 1)
+		return 0;
+	mk = _bf_set_records(was, &a);
+	if (!mk || !_bf_set_records(now, &b))
+		return -ENOMEM;
+	rl = mk + 4;
+	qsort_r(a, was->n, rl, _bf_rec_cmp, &mk);
+	qsort_r(b, now->n, rl, _bf_rec_cmp, &mk);
+	while (i < was->n || j < now->n) {
+		const uint8_t *x = i < was->n ? a + i * rl : NULL;
+		const uint8_t *y = j < now->n ? b + j * rl : NULL;
+		int c = !x ? 1 : !y ? -1 : memcmp(x, y, mk);
+
+		/* Keys are unique in a map: two equal ones, refill. */
+		if ((x && i + 1 < was->n && !memcmp(x, x + rl, mk)) ||
+		    (y && j + 1 < now->n && !memcmp(y, y + rl, mk)))
+			return 0;
+		if (c == 0 && !memcmp(x + mk, y + mk, 4)) {
+			i++;
+			j++;
+			continue;
+		}
+		if (++n_diff > 1)
+			return 0;
+		if (c == 0) {
+			us->kind = BF_UPDATE_CHANGE;
+			memcpy(us->key, x, mk);
+			memcpy(&us->old_val, x + mk, 4);
+			memcpy(&us->new_val, y + mk, 4);
+			i++;
+			j++;
+		} else if (c < 0) {
+			us->kind = BF_UPDATE_DELETE;
+			memcpy(us->key, x, mk);
+			memcpy(&us->old_val, x + mk, 4);
+			i++;
+		} else {
+			us->kind = BF_UPDATE_INSERT;
+			memcpy(us->key, y, mk);
+			memcpy(&us->new_val, y + mk, 4);
+			j++;
+		}
+	}
+
+	return n_diff ? 1 : -EALREADY;
+}
+
+/* Only set contents changed: for each changed set one entry of its map,
+ * or a new inner map; nothing generated. -EAGAIN when rules changed (a
+ * new program). */
+static int _bf_plan_sets(struct bf_program *prog, const struct bf_table *table,
+			 struct bf_update **out)
+{
+	size_t n_entries = 0;
+	struct bf_update *u;
+	int r = 0;
+
+	if (!_bf_same_rules(prog, table))
+		return -EAGAIN;
+	for (size_t i = 0; i < prog->n_sets; i++) {
+		const struct bf_set *now = bf_table_get_set(table,
+							    prog->sets[i].set->name);
+		const struct bf_set *was = prog->sets[i].set;
+
+		/* A verdict map's code has one branch per verdict: new
+		 * verdicts are new code. */
+		if (!now || now->key_len != was->key_len ||
+		    now->flags != was->flags || now->n > prog->sets[i].cap ||
+		    !_bf_same_verdicts(now, was))
+			return -EAGAIN;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->prog = prog;
+	u->sets = calloc(prog->n_sets, sizeof(*u->sets));
+	if (!u->sets) {
+		free(u);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < prog->n_sets && !r; i++) {
+		const struct bf_set *now = bf_table_get_set(table,
+							    prog->sets[i].set->name);
+		struct bf_update_set *us = &u->sets[u->n_sets];
+
+		if (_bf_same_set(now, prog->sets[i].set))
+			continue;
+		us->idx = i;
+		us->fd = -1;
+		us->kind = _BF_UPDATE_SWAP;
+		r = _bf_set_copy(now, &us->set);
+		u->n_sets++;
+		if (r)
+			break;
+		r = _bf_set_diff(prog->sets[i].set, now, us);
+		if (r == 1) {
+			r = 0;
+			n_entries++;
+		} else if (r == 0) {
+			r = bf_set_map_fill(us->set, prog->sets[i].cap, &us->fd);
+		} else if (r == -EALREADY) {
+			/* The same contents in another order. */
+			bf_set_free(&us->set);
+			u->n_sets--;
+			r = 0;
+		}
+	}
+	if (r) {
+		bf_update_free(&u);
+		return r;
+	}
+	bf_dbg("update: chain '%s': %zu set(s) changed in place (%zu by one entry)",
+	       prog->chain, u->n_sets, n_entries);
+	*out = u;
+
+	return 0;
+}
+
+/* Apply (or undo) the change of one set: the entry, or the swap of the
+ * inner map; then the program's copy of the set follows. */
+static int _bf_set_op(struct bf_program *p, struct bf_update_set *us, bool undo)
+{
+	struct bf_set_map *m = &p->sets[us->idx];
+	enum bf_update_kind kind = us->kind;
+	uint32_t zero = 0, val = undo ? us->old_val : us->new_val;
+	struct bf_set *t;
+	int fd;
+
+	if ((int)kind == _BF_UPDATE_SWAP) {
+		if (bpf_map_update_elem(m->fd, &zero, &us->fd, BPF_ANY))
+			return -errno;
+		fd = m->inner_fd;
+		m->inner_fd = us->fd;
+		us->fd = fd;
+	} else {
+		if (undo && kind != BF_UPDATE_CHANGE)
+			kind = kind == BF_UPDATE_INSERT ? BF_UPDATE_DELETE :
+							  BF_UPDATE_INSERT;
+		if (kind == BF_UPDATE_DELETE ?
+			    bpf_map_delete_elem(m->inner_fd, us->key) :
+			    bpf_map_update_elem(m->inner_fd, us->key, &val,
+						kind == BF_UPDATE_INSERT ?
+							BPF_NOEXIST :
+							BPF_EXIST))
+			return -errno;
+	}
+	t = m->set;
+	m->set = us->set;
+	us->set = t;
+
+	return 0;
+}
+
+/* Apply (or undo) every set change of @u, all or nothing. */
+static int _bf_swap_sets(struct bf_update *u, bool undo)
+{
+	for (size_t i = 0; i < u->n_sets; i++) {
+		int r = _bf_set_op(u->prog, &u->sets[i], undo);
+
+		if (r) {
+			while (i-- > 0)
+				(void)_bf_set_op(u->prog, &u->sets[i], !undo);
+			return r;
+		}
+	}
+
+	return 0;
+}
+
 int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 		   const char *chain_name, struct bf_program **gen,
 		   struct bf_update **out,
@@ -322,6 +624,10 @@ int bf_update_plan(struct bf_program *prog, const struct bf_table *table,
 	 * new program. */
 	if (prog->prog_fd < 0 || strcmp(chain_name, prog->chain))
 		return -EAGAIN;
+	/* A program that looks up sets: in place only when its rules are
+	 * the same and sets changed (new inner maps, swapped at apply). */
+	if (prog->n_sets)
+		return _bf_plan_sets(prog, table, out);
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -424,6 +730,12 @@ int bf_update_apply(struct bf_update *u)
 
 	if (u->applied)
 		return -EALREADY;
+	if (!u->next) {
+		r = _bf_swap_sets(u, false);
+		if (!r)
+			u->applied = true;
+		return r;
+	}
 	/* Counter slots new to the program: nothing reads them yet. */
 	for (size_t i = 1; i < u->next->n_slots; i++) {
 		if (!_bf_fresh_slot(p, u->next, i))
@@ -453,6 +765,14 @@ int bf_update_undo(struct bf_update *u)
 
 	if (!u->applied)
 		return 0;
+	if (!u->next) {
+		r = _bf_swap_sets(u, true);
+		if (r)
+			bf_err("update: chain '%s': a set could not be put back: %s",
+			       u->prog->chain, strerror(-r));
+		u->applied = false;
+		return r;
+	}
 	for (size_t i = u->n_ops; i-- > 0;) {
 		int e = _bf_apply_op(u->prog, &u->ops[i], true);
 

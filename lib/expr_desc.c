@@ -530,6 +530,98 @@ static bool _bf_meta_set_equal(const struct bf_expr *a, const struct bf_expr *b)
 	return _bf_member_equal(a, b, meta_set);
 }
 
+/* lookup */
+
+static int _bf_lookup_validate(struct bf_vctx *ctx, const struct bf_expr *e)
+{
+	const struct bf_set *set;
+
+	if (strnlen(e->lookup.set, BF_NAME_MAX) == BF_NAME_MAX)
+		return bf_vctx_fail(ctx, "set name is not NUL-terminated");
+	set = bf_table_get_set(bf_vctx_table(ctx), e->lookup.set);
+	if (!set)
+		return bf_vctx_fail(ctx, "no set '%s' in the table",
+				    e->lookup.set);
+	if (set->key_len != e->lookup.len)
+		return bf_vctx_fail(ctx, "key of %u bytes, set '%s' has %u",
+				    e->lookup.len, set->name, set->key_len);
+
+	return 0;
+}
+
+static bool _bf_lookup_reads(const struct bf_expr *e, unsigned int *reg,
+			     unsigned int *len)
+{
+	return _bf_regs_set(reg, len, e->lookup.sreg, e->lookup.len);
+}
+
+static void _bf_lookup_dump(const struct bf_expr *e, FILE *f)
+{
+	fprintf(f, "lookup reg %u len %u %sset %.*s", e->lookup.sreg,
+		e->lookup.len, e->lookup.invert ? "not in " : "",
+		BF_NAME_MAX - 1, e->lookup.set);
+}
+
+static bool _bf_lookup_equal(const struct bf_expr *a, const struct bf_expr *b)
+{
+	return a->lookup.sreg == b->lookup.sreg &&
+	       a->lookup.len == b->lookup.len &&
+	       a->lookup.invert == b->lookup.invert &&
+	       !strncmp(a->lookup.set, b->lookup.set, BF_NAME_MAX);
+}
+
+/* vmap */
+
+static int _bf_vmap_validate(struct bf_vctx *ctx, const struct bf_expr *e)
+{
+	const struct bf_set *set;
+	int r;
+
+	if (strnlen(e->vmap.set, BF_NAME_MAX) == BF_NAME_MAX)
+		return bf_vctx_fail(ctx, "set name is not NUL-terminated");
+	set = bf_table_get_set(bf_vctx_table(ctx), e->vmap.set);
+	if (!set)
+		return bf_vctx_fail(ctx, "no set '%s' in the table", e->vmap.set);
+	if (!(set->flags & BF_SET_F_VMAP))
+		return bf_vctx_fail(ctx, "set '%s' is not a verdict map",
+				    set->name);
+	if (set->key_len != e->vmap.len)
+		return bf_vctx_fail(ctx, "key of %u bytes, set '%s' has %u",
+				    e->vmap.len, set->name, set->key_len);
+	for (size_t i = 0; i < set->n_verdicts; i++) {
+		const struct bf_set_verdict *v = &set->verdicts[i];
+
+		if ((unsigned int)v->code >= _BF_VERDICT_MAX)
+			return bf_vctx_fail(ctx, "set '%s': unknown verdict %d",
+					    set->name, (int)v->code);
+		if (!_bf_verdict_has_target(v->code))
+			continue;
+		r = bf_vctx_target(ctx, bf_verdict_to_str(v->code), v->chain);
+		if (r)
+			return r;
+	}
+
+	return 0;
+}
+
+static bool _bf_vmap_reads(const struct bf_expr *e, unsigned int *reg,
+			   unsigned int *len)
+{
+	return _bf_regs_set(reg, len, e->vmap.sreg, e->vmap.len);
+}
+
+static void _bf_vmap_dump(const struct bf_expr *e, FILE *f)
+{
+	fprintf(f, "vmap reg %u len %u set %.*s", e->vmap.sreg, e->vmap.len,
+		BF_NAME_MAX - 1, e->vmap.set);
+}
+
+static bool _bf_vmap_equal(const struct bf_expr *a, const struct bf_expr *b)
+{
+	return a->vmap.sreg == b->vmap.sreg && a->vmap.len == b->vmap.len &&
+	       !strncmp(a->vmap.set, b->vmap.set, BF_NAME_MAX);
+}
+
 /* The table. Every member of every entry is set: test_expr_desc.c checks
  * it, and there is no default for a kind left out. */
 static const struct bf_expr_desc _bf_expr_descs[] = {
@@ -634,6 +726,26 @@ static const struct bf_expr_desc _bf_expr_descs[] = {
 		.writes = _bf_regs_none,
 		.dump = _bf_meta_set_dump,
 		.equal = _bf_meta_set_equal,
+	},
+	[BF_EXPR_LOOKUP] = {
+		/* Pure: a test, but not foldable into a rule group's key. */
+		.name = "lookup",
+		.purity = BF_EXPR_PURE,
+		.validate = _bf_lookup_validate,
+		.reads = _bf_lookup_reads,
+		.writes = _bf_regs_none,
+		.dump = _bf_lookup_dump,
+		.equal = _bf_lookup_equal,
+	},
+	[BF_EXPR_VMAP] = {
+		/* A verdict: control flow. */
+		.name = "vmap",
+		.purity = BF_EXPR_EFFECT,
+		.validate = _bf_vmap_validate,
+		.reads = _bf_vmap_reads,
+		.writes = _bf_regs_none,
+		.dump = _bf_vmap_dump,
+		.equal = _bf_vmap_equal,
 	},
 };
 _Static_assert(ARRAY_SIZE(_bf_expr_descs) == _BF_EXPR_MAX,

@@ -85,3 +85,6 @@ bf_vctx_fail(struct bf_vctx *ctx, const char *fmt, ...);
  */
 _BF_HIDDEN int bf_vctx_target(struct bf_vctx *ctx, const char *verb,
 			      const char *target);
+
+/** The table being validated (sets looked up by name). */
+_BF_HIDDEN const struct bf_table *bf_vctx_table(const struct bf_vctx *ctx);

@@ -458,6 +458,40 @@ struct bf_expr bf_expr_verdict(enum bf_verdict code, const char *chain)
 	return expr;
 }
 
+struct bf_expr bf_expr_lookup(const char *set, uint8_t sreg, uint8_t len,
+			      bool invert)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_LOOKUP);
+	size_t n;
+
+	expr.lookup.sreg = sreg;
+	expr.lookup.len = len;
+	expr.lookup.invert = invert;
+	if (set) {
+		n = strnlen(set, BF_NAME_MAX);
+		if (n < BF_NAME_MAX)
+			memcpy(expr.lookup.set, set, n);
+	}
+
+	return expr;
+}
+
+struct bf_expr bf_expr_vmap(const char *set, uint8_t sreg, uint8_t len)
+{
+	struct bf_expr expr = _bf_expr_zero(BF_EXPR_VMAP);
+	size_t n;
+
+	expr.vmap.sreg = sreg;
+	expr.vmap.len = len;
+	if (set) {
+		n = strnlen(set, BF_NAME_MAX);
+		if (n < BF_NAME_MAX)
+			memcpy(expr.vmap.set, set, n);
+	}
+
+	return expr;
+}
+
 /* Room for one more item in a growable array: returns the array (possibly
  * moved) and updates *cap, or NULL with the array left as it was. */
 static void *_bf_array_grow(void *items, size_t n, size_t *cap, size_t size)
@@ -664,8 +698,166 @@ void bf_table_free(struct bf_table **table)
 	for (size_t i = 0; i < t->n_chains; i++)
 		bf_chain_free(&t->chains[i]);
 	free(t->chains);
+	for (size_t i = 0; i < t->n_sets; i++)
+		bf_set_free(&t->sets[i]);
+	free(t->sets);
 	free(t);
 	*table = NULL;
+}
+
+int bf_set_new(struct bf_set **set, const char *name, uint8_t key_len,
+	       uint32_t flags)
+{
+	struct bf_set *s;
+
+	assert(set);
+
+	if (!_bf_name_ok(name) || !key_len || key_len > BF_SET_KEY_MAX ||
+	    (flags & ~(BF_SET_F_PREFIX | BF_SET_F_VMAP)))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	strcpy(s->name, name);
+	s->key_len = key_len;
+	s->flags = flags;
+	*set = s;
+
+	return 0;
+}
+
+void bf_set_free(struct bf_set **set)
+{
+	if (!set || !*set)
+		return;
+	free((*set)->keys);
+	free((*set)->prefix);
+	free((*set)->values);
+	free((*set)->verdicts);
+	free(*set);
+	*set = NULL;
+}
+
+int bf_set_add_key(struct bf_set *set, const uint8_t *key, uint8_t prefix)
+{
+	assert(set);
+
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		uint8_t *k = realloc(set->keys, cap * set->key_len);
+
+		if (!k)
+			return -ENOMEM;
+		set->keys = k;
+		k = realloc(set->prefix, cap);
+		if (!k)
+			return -ENOMEM;
+		set->prefix = k;
+		if (set->flags & BF_SET_F_VMAP) {
+			uint32_t *v = reallocarray(set->values, cap,
+						   sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			set->values = v;
+		}
+		set->cap = cap;
+	}
+	memcpy(set->keys + set->n * set->key_len, key, set->key_len);
+	set->prefix[set->n] = (set->flags & BF_SET_F_PREFIX) ? prefix :
+							       set->key_len * 8;
+	set->n++;
+
+	return 0;
+}
+
+static int _bf_verdict_cmp(const struct bf_set_verdict *a,
+			   const struct bf_set_verdict *b)
+{
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
+	return strncmp(a->chain, b->chain, BF_NAME_MAX);
+}
+
+int bf_set_add_verdict_key(struct bf_set *set, const uint8_t *key,
+			   uint8_t prefix, enum bf_verdict code,
+			   const char *chain)
+{
+	struct bf_set_verdict v = { .code = code };
+	size_t i;
+	int r;
+
+	assert(set);
+
+	if (!(set->flags & BF_SET_F_VMAP) || (unsigned int)code >= _BF_VERDICT_MAX)
+		return -EINVAL;
+	if (chain && (code == BF_VERDICT_JUMP || code == BF_VERDICT_GOTO)) {
+		if (strnlen(chain, BF_NAME_MAX) == BF_NAME_MAX)
+			return -EINVAL;
+		strcpy(v.chain, chain);
+	}
+	/* The verdicts stay sorted: insert v in its place, renumbering the
+	 * keys already added. */
+	for (i = 0; i < set->n_verdicts; i++) {
+		int c = _bf_verdict_cmp(&v, &set->verdicts[i]);
+
+		if (c <= 0)
+			break;
+	}
+	if (i == set->n_verdicts || _bf_verdict_cmp(&v, &set->verdicts[i])) {
+		struct bf_set_verdict *vs =
+			reallocarray(set->verdicts, set->n_verdicts + 1,
+				     sizeof(*vs));
+
+		if (!vs)
+			return -ENOMEM;
+		set->verdicts = vs;
+		memmove(&vs[i + 1], &vs[i], (set->n_verdicts - i) * sizeof(*vs));
+		vs[i] = v;
+		set->n_verdicts++;
+		for (size_t k = 0; k < set->n; k++) {
+			if (set->values[k] >= i)
+				set->values[k]++;
+		}
+	}
+	r = bf_set_add_key(set, key, prefix);
+	if (r)
+		return r;
+	set->values[set->n - 1] = (uint32_t)i;
+
+	return 0;
+}
+
+int bf_table_add_set(struct bf_table *table, struct bf_set **set)
+{
+	struct bf_set **sets;
+
+	assert(table);
+
+	if (!set || !*set)
+		return -EINVAL;
+	if (bf_table_get_set(table, (*set)->name))
+		return -EEXIST;
+	sets = _bf_array_grow(table->sets, table->n_sets, &table->cap_sets,
+			      sizeof(*sets));
+	if (!sets)
+		return -ENOMEM;
+	table->sets = sets;
+	table->sets[table->n_sets++] = *set;
+	*set = NULL;
+
+	return 0;
+}
+
+const struct bf_set *bf_table_get_set(const struct bf_table *table,
+				      const char *name)
+{
+	for (size_t i = 0; i < table->n_sets; i++) {
+		if (!strncmp(table->sets[i]->name, name, BF_NAME_MAX))
+			return table->sets[i];
+	}
+
+	return NULL;
 }
 
 int bf_table_add_chain(struct bf_table *table, struct bf_chain **chain)

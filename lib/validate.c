@@ -117,6 +117,11 @@ _bf_fail(struct bf_vctx *ctx, const char *fmt, ...)
 	return r;
 }
 
+const struct bf_table *bf_vctx_table(const struct bf_vctx *ctx)
+{
+	return ctx->table;
+}
+
 int bf_vctx_fail(struct bf_vctx *ctx, const char *fmt, ...)
 {
 	va_list ap;

@@ -25,6 +25,7 @@ static const struct bf_nft_expr_ops *const _bf_ops[] = {
 	&bf_nft_payload_ops, &bf_nft_meta_ops,	    &bf_nft_cmp_ops,
 	&bf_nft_bitwise_ops, &bf_nft_byteorder_ops, &bf_nft_range_ops,
 	&bf_nft_immediate_ops, &bf_nft_counter_ops, &bf_nft_ct_ops,
+	&bf_nft_lookup_ops,
 };
 
 /* IR expression type -> the nf_tables expression that dumps it. */
@@ -38,6 +39,8 @@ static const struct bf_nft_expr_ops *const _bf_dump_ops[] = {
 	[BF_EXPR_IMMEDIATE] = &bf_nft_immediate_ops,
 	[BF_EXPR_COUNTER] = &bf_nft_counter_ops,
 	[BF_EXPR_VERDICT] = &bf_nft_immediate_ops,
+	[BF_EXPR_LOOKUP] = &bf_nft_lookup_ops,
+	[BF_EXPR_VMAP] = &bf_nft_lookup_ops,
 	[BF_EXPR_CT] = &bf_nft_ct_ops,
 	[BF_EXPR_META_SET] = &bf_nft_meta_ops,
 };
@@ -212,6 +215,7 @@ static const struct bf_nft_expr_ops *_bf_ops_find(const struct nlattr *name)
 }
 
 static int _bf_parse_elem(const struct nlattr *elem, int family,
+			  const struct bf_nft_sets *sets,
 			  struct bf_rule *rule, struct bf_nft_err *err)
 {
 	const struct nlattr *etb[NFTA_EXPR_MAX + 1];
@@ -222,6 +226,7 @@ static int _bf_parse_elem(const struct nlattr *elem, int family,
 		.elem = elem,
 		.data = elem,
 		.err = err,
+		.sets = sets,
 	};
 	const struct nlattr *bad = elem;
 	char name[_BF_EXPR_NAME_MAX + 1];
@@ -274,6 +279,13 @@ static int _bf_parse_elem(const struct nlattr *elem, int family,
 int bf_nft_exprs_to_ir(const struct nlattr *exprs, int family,
 		       struct bf_rule *rule, struct bf_nft_err *err)
 {
+	return bf_nft_exprs_to_ir_sets(exprs, family, NULL, rule, err);
+}
+
+int bf_nft_exprs_to_ir_sets(const struct nlattr *exprs, int family,
+			    const struct bf_nft_sets *sets,
+			    struct bf_rule *rule, struct bf_nft_err *err)
+{
 	const struct nlattr *elem;
 	size_t rem, n = 0;
 	int r;
@@ -299,7 +311,7 @@ int bf_nft_exprs_to_ir(const struct nlattr *exprs, int family,
 					   BF_NFT_RULE_MAXEXPRS);
 		}
 
-		r = _bf_parse_elem(elem, family, rule, err);
+		r = _bf_parse_elem(elem, family, sets, rule, err);
 		if (r)
 			return r;
 		n++;

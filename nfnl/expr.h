@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,31 @@ struct bf_nft_dump_ctx {
 int bf_nft_exprs_to_ir(const struct nlattr *exprs, int family,
 		       struct bf_rule *rule, struct bf_nft_err *err);
 
+/** A set a lookup names, as its resolver describes it. */
+struct bf_nft_set_ref {
+	char name[BF_NAME_MAX];
+	uint32_t flags; /* NFT_SET_* */
+	uint32_t klen;
+	uint32_t dtype;
+	uint32_t dlen;
+	bool busy; /* anonymous and already bound to a rule */
+};
+
+/** How the rule's table resolves the sets its lookups name: by
+ * NFTA_*_SET (a name), then by NFTA_*_SET_ID (a set of the same batch);
+ * 0 or -ENOENT. */
+struct bf_nft_sets {
+	int (*find)(const struct bf_nft_sets *sets, const struct nlattr *name,
+		    const struct nlattr *id, struct bf_nft_set_ref *out);
+	void *data;
+};
+
+/** bf_nft_exprs_to_ir() with lookups resolved by @sets (NULL: a lookup
+ * fails with -ENOENT). */
+int bf_nft_exprs_to_ir_sets(const struct nlattr *exprs, int family,
+			    const struct bf_nft_sets *sets,
+			    struct bf_rule *rule, struct bf_nft_err *err);
+
 /**
  * Append NFTA_RULE_EXPRESSIONS for @rule to @nlh, as nf_tables dumps it.
  *
@@ -95,6 +121,7 @@ struct bf_nft_pctx {
 	const struct nlattr *elem; /* the NFTA_LIST_ELEM being parsed */
 	const struct nlattr *data; /* its NFTA_EXPR_DATA (never NULL) */
 	struct bf_nft_err *err;
+	const struct bf_nft_sets *sets; /* NULL: no set can be named */
 };
 
 struct bf_nft_expr_ops {
@@ -120,6 +147,7 @@ extern const struct bf_nft_expr_ops bf_nft_byteorder_ops;
 extern const struct bf_nft_expr_ops bf_nft_range_ops;
 extern const struct bf_nft_expr_ops bf_nft_immediate_ops;
 extern const struct bf_nft_expr_ops bf_nft_counter_ops;
+extern const struct bf_nft_expr_ops bf_nft_lookup_ops;
 extern const struct bf_nft_expr_ops bf_nft_ct_ops;
 
 /** Record an error (attribute: @inner, or the expression) and return
@@ -141,6 +169,13 @@ int bf_nft_parse_reg(const struct bf_nft_pctx *ctx, const struct nlattr *attr,
 		     unsigned int len, uint8_t *reg);
 /** The netlink register number nf_tables dumps for IR register @reg. */
 uint32_t bf_nft_reg_to_nft(uint8_t reg);
+
+/** The NFTA_DATA_VERDICT nest @attr {CODE, CHAIN} as a verdict
+ * expression: -EOPNOTSUPP for queue and break, -EINVAL otherwise. */
+int bf_nft_parse_verdict(const struct bf_nft_pctx *ctx,
+			 const struct nlattr *attr, struct bf_expr *expr);
+/** nf_tables' code of IR verdict @code. */
+int32_t bf_nft_verdict_code(enum bf_verdict code);
 
 /** NFTA_DATA_VALUE inside the nest @attr, 1..BF_DATA_MAX bytes. */
 int bf_nft_parse_value(const struct bf_nft_pctx *ctx,

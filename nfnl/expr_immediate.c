@@ -44,8 +44,8 @@ static const int32_t _bf_verdict_to_nft[] = {
 _Static_assert(ARRAY_SIZE(_bf_verdict_to_nft) == _BF_VERDICT_MAX,
 	       "verdicts out of sync");
 
-static int _bf_verdict_parse(const struct bf_nft_pctx *ctx,
-			     const struct nlattr *attr, struct bf_expr *expr)
+int bf_nft_parse_verdict(const struct bf_nft_pctx *ctx,
+			 const struct nlattr *attr, struct bf_expr *expr)
 {
 	const struct nlattr *tb[NFTA_VERDICT_MAX + 1];
 	const struct nlattr *bad = attr;
@@ -163,7 +163,13 @@ static int _bf_immediate_parse(const struct bf_nft_pctx *ctx,
 		return bf_nft_fail(ctx, tb[NFTA_IMMEDIATE_DATA], -EINVAL,
 				   "the verdict register takes a verdict");
 
-	return _bf_verdict_parse(ctx, dtb[NFTA_DATA_VERDICT], expr);
+	return bf_nft_parse_verdict(ctx, dtb[NFTA_DATA_VERDICT], expr);
+}
+
+int32_t bf_nft_verdict_code(enum bf_verdict code)
+{
+	return (unsigned int)code < _BF_VERDICT_MAX ? _bf_verdict_to_nft[code] :
+						      NFT_BREAK;
 }
 
 static int _bf_immediate_dump(struct bf_nlb *b, const struct bf_expr *expr,

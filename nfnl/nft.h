@@ -72,6 +72,55 @@ struct bf_nft_chain {
 	size_t adopt_len;
 };
 
+/* Longest key or data of a set element (NFT_DATA_VALUE_MAXLEN). */
+#define BF_NFT_SET_DATA_MAX 64
+/* Longest concatenation (NFT_REG32_COUNT fields). */
+#define BF_NFT_SET_FIELDS_MAX 16
+
+/** A set element: immutable once built, shared between world copies. */
+struct bf_nft_elem {
+	unsigned int refcnt;
+	uint8_t key[BF_NFT_SET_DATA_MAX]; /* set->klen bytes */
+	uint8_t key_end[BF_NFT_SET_DATA_MAX];
+	bool has_key_end;
+	/* Maps: a value (set->dlen bytes) or, for verdict maps
+	 * (set->dtype NFT_DATA_VERDICT), a verdict. */
+	bool has_data;
+	uint8_t data[BF_NFT_SET_DATA_MAX];
+	enum bf_verdict verdict;
+	char chain[BF_NFT_NAME_MAX]; /* JUMP / GOTO */
+	uint32_t flags; /* NFTA_SET_ELEM_FLAGS (0: not dumped) */
+	uint8_t *udata;
+	uint16_t udlen;
+};
+
+/** A set (nf_tables_newset()): its description and elements. */
+struct bf_nft_set {
+	char name[BF_NFT_NAME_MAX];
+	uint64_t handle;
+	/* NFTA_SET_ID of the batch that created it (0 outside of it). */
+	uint32_t id;
+	uint32_t flags; /* NFT_SET_* */
+	uint32_t ktype, klen;
+	uint32_t dtype, dlen; /* NFT_SET_MAP */
+	uint32_t policy;
+	uint32_t size; /* NFTA_SET_DESC_SIZE, 0: none */
+	uint8_t field_len[BF_NFT_SET_FIELDS_MAX]; /* NFTA_SET_DESC_CONCAT */
+	uint8_t field_count;
+	uint8_t *udata;
+	uint16_t udlen;
+	struct bf_nft_elem **elems; /* no order (a removal moves the last) */
+	size_t n_elems;
+	size_t cap_elems;
+	/* Open addressing by (key, interval-end flag), linear probing:
+	 * element index + 1, 0 for an empty slot; index_cap a power of 2,
+	 * at least twice n_elems (0: no index yet). */
+	uint32_t *index;
+	size_t index_cap;
+	/* Transaction only: the last message that changed the set. */
+	const struct nlmsghdr *last_nlh;
+};
+
 /* NFT_TABLE_F_DORMANT: the table's base chains are not hooked. */
 #define BF_NFT_TABLE_F_DORMANT 0x1
 
@@ -87,6 +136,10 @@ struct bf_nft_table {
 	struct bf_nft_chain **chains;
 	size_t n_chains;
 	size_t cap_chains;
+	/* Sets in creation order (dump order), anonymous ones included. */
+	struct bf_nft_set **sets;
+	size_t n_sets;
+	size_t cap_sets;
 	/* Transaction only: base chains need a recompile; the flags were
 	 * changed (once per transaction, as the kernel allows). */
 	bool dirty;
@@ -127,6 +180,26 @@ void bf_nft_chain_free(struct bf_nft_chain **c, bool detach);
 /** chain->use as the kernel counts it: rules plus jumps into the chain. */
 uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
 			  const struct bf_nft_chain *c);
+
+struct bf_nft_set *bf_nft_set_find(const struct bf_nft_table *t,
+				   const char *name);
+struct bf_nft_set *bf_nft_set_find_handle(const struct bf_nft_table *t,
+					  uint64_t handle);
+/** The set created in this batch with NFTA_SET_ID @id, or NULL. */
+struct bf_nft_set *bf_nft_set_find_id(const struct bf_nft_table *t,
+				      uint32_t id);
+int bf_nft_set_add(struct bf_nft_table *t, struct bf_nft_set *s);
+void bf_nft_set_remove(struct bf_nft_table *t, struct bf_nft_set *s);
+void bf_nft_set_free(struct bf_nft_set **s);
+void bf_nft_elem_put(struct bf_nft_elem **e);
+/** Lookups of set @name in the rules of @t (set->use, for EBUSY). */
+uint32_t bf_nft_set_use(const struct bf_nft_table *t, const char *name);
+/** Index of the element of @s with key @key (and the interval-end flag of
+ * @flags), or -1. */
+ssize_t bf_nft_elem_find(const struct bf_nft_set *s, const uint8_t *key,
+			 uint32_t flags);
+int bf_nft_elem_insert(struct bf_nft_set *s, struct bf_nft_elem *e);
+void bf_nft_elem_remove_at(struct bf_nft_set *s, size_t pos);
 
 /** Index of the rule with @handle in @c, or -1. */
 ssize_t bf_nft_rule_find(const struct bf_nft_chain *c, uint64_t handle);
@@ -181,6 +254,21 @@ int bf_nft_fill_rule(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
 		     uint16_t flags, uint32_t portid, uint32_t seq,
 		     uint32_t genid, const struct bf_nft_table *t,
 		     const struct bf_nft_chain *c, size_t idx, bool dump);
+int bf_nft_fill_set(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+		    uint16_t flags, uint32_t portid, uint32_t seq,
+		    uint32_t genid, const struct bf_nft_table *t,
+		    const struct bf_nft_set *s);
+/**
+ * One NEWSETELEM/DELSETELEM message of set @s holding elements
+ * [*@pos, @end) that fit; *@pos is moved past them. -EMSGSIZE when not
+ * even one fits.
+ */
+int bf_nft_fill_setelems(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+			 uint16_t flags, uint32_t portid, uint32_t seq,
+			 uint32_t genid, const struct bf_nft_table *t,
+			 const struct bf_nft_set *s,
+			 const struct bf_nft_elem *const *elems, size_t *pos,
+			 size_t end);
 int bf_nft_fill_gen(struct nlmsghdr *nlh, size_t buflen, uint32_t portid,
 		    uint32_t seq, uint32_t genid, uint32_t pid);
 

@@ -186,6 +186,39 @@ static int _bf_rename_chain(struct bf_nft_op *op, struct bf_nft_table *t,
 			o->rules[j] = nr;
 		}
 	}
+	/* Verdict map elements follow the chain (the kernel holds a pointer):
+	 * copies, the shared elements are left alone. */
+	for (size_t i = 0; i < t->n_sets; i++) {
+		struct bf_nft_set *s = t->sets[i];
+
+		for (size_t j = 0; j < s->n_elems; j++) {
+			struct bf_nft_elem *e = s->elems[j], *ne;
+
+			if (s->dtype != NFT_DATA_VERDICT || !e->has_data ||
+			    (e->verdict != BF_VERDICT_JUMP &&
+			     e->verdict != BF_VERDICT_GOTO) ||
+			    strcmp(e->chain, c->name))
+				continue;
+			ne = malloc(sizeof(*ne));
+			if (!ne)
+				return -ENOMEM;
+			*ne = *e;
+			ne->refcnt = 1;
+			ne->udata = NULL;
+			if (e->udlen) {
+				ne->udata = malloc(e->udlen);
+				if (!ne->udata) {
+					free(ne);
+					return -ENOMEM;
+				}
+				memcpy(ne->udata, e->udata, e->udlen);
+			}
+			snprintf(ne->chain, sizeof(ne->chain), "%s", name);
+			bf_nft_elem_put(&s->elems[j]);
+			s->elems[j] = ne;
+			t->dirty = true;
+		}
+	}
 	snprintf(c->name, sizeof(c->name), "%s", name);
 
 	return 0;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,150 @@ static enum bf_hook _bf_ir_hook(int family, uint32_t hooknum)
 	return (enum bf_hook)(BF_HOOK_NF_PRE_ROUTING + hooknum);
 }
 
+/* Records {key, end flag}: big-endian key order and, for one key, the end
+ * of an interval before the start of the next (adjacent intervals, as nft
+ * sends `{ 10.0.0.0/30, 10.0.0.4/30 }`: an end and a start at 10.0.0.4). */
+static int _bf_key_cmp(const void *a, const void *b, void *len)
+{
+	size_t klen = *(size_t *)len;
+	int r = memcmp(a, b, klen);
+
+	if (r)
+		return r;
+	return (int)((const uint8_t *)b)[klen] - (int)((const uint8_t *)a)[klen];
+}
+
+/* Add [lo, hi] (inclusive, big-endian, @len bytes) to @set as the fewest
+ * prefixes that cover it exactly. */
+static int _bf_range_prefixes(struct bf_set *set, const uint8_t *lo,
+			      const uint8_t *hi, size_t len,
+			      const struct bf_nft_elem *e)
+{
+	uint8_t cur[BF_NFT_SET_DATA_MAX], end[BF_NFT_SET_DATA_MAX];
+	size_t bits = len * 8;
+	int r;
+
+	memcpy(cur, lo, len);
+	for (;;) {
+		size_t k = 0; /* host bits of the largest aligned block */
+
+		/* Grow the block while cur is aligned to it and it fits. */
+		while (k < bits) {
+			size_t bit = bits - 1 - k; /* bit index from the top */
+			bool aligned = !(cur[bit / 8] & (0x80 >> (bit % 8)));
+
+			if (!aligned)
+				break;
+			/* end = cur | ((1 << (k + 1)) - 1) */
+			memcpy(end, cur, len);
+			for (size_t j = 0; j <= k; j++) {
+				size_t b2 = bits - 1 - j;
+
+				end[b2 / 8] |= 0x80 >> (b2 % 8);
+			}
+			if (memcmp(end, hi, len) > 0)
+				break;
+			k++;
+		}
+		r = (set->flags & BF_SET_F_VMAP) ?
+			    bf_set_add_verdict_key(set, cur, (uint8_t)(bits - k),
+						   e->verdict, e->chain) :
+			    bf_set_add_key(set, cur, (uint8_t)(bits - k));
+		if (r)
+			return r;
+		/* end of this block = cur | ((1 << k) - 1) */
+		memcpy(end, cur, len);
+		for (size_t j = 0; j < k; j++) {
+			size_t b2 = bits - 1 - j;
+
+			end[b2 / 8] |= 0x80 >> (b2 % 8);
+		}
+		if (memcmp(end, hi, len) >= 0)
+			return 0;
+		/* cur = end + 1 */
+		memcpy(cur, end, len);
+		for (size_t i = len; i-- > 0;) {
+			if (++cur[i])
+				break;
+		}
+	}
+}
+
+/* The IR set of @s: exact keys, or for an interval set the prefixes that
+ * cover its intervals (start elements open an interval, the next
+ * interval-end element closes it, exclusive; none: up to the largest
+ * key), as nf_tables' rbtree holds them. */
+static int _bf_set_ir(const struct bf_nft_set *s, struct bf_set **out)
+{
+	bool interval = s->flags & NFT_SET_INTERVAL;
+	bool vmap = s->dtype == NFT_DATA_VERDICT;
+	_cleanup_free_ uint8_t *keys = NULL;
+	struct bf_set *set = NULL;
+	size_t klen = s->klen;
+	int r;
+
+	r = bf_set_new(&set, s->name, (uint8_t)s->klen,
+		       (interval ? BF_SET_F_PREFIX : 0) |
+			       (vmap ? BF_SET_F_VMAP : 0));
+	if (r)
+		return r;
+	if (!interval) {
+		for (size_t i = 0; i < s->n_elems && !r; i++) {
+			const struct bf_nft_elem *e = s->elems[i];
+
+			r = vmap ? bf_set_add_verdict_key(set, e->key, 0,
+							  e->verdict, e->chain) :
+				   bf_set_add_key(set, e->key, 0);
+		}
+		goto out;
+	}
+
+	/* Sorted records: key, end flag (one byte), element index. */
+	size_t rl = klen + 1 + sizeof(size_t);
+
+	keys = malloc((s->n_elems ? s->n_elems : 1) * rl);
+	if (!keys) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_elems; i++) {
+		memcpy(keys + i * rl, s->elems[i]->key, klen);
+		keys[i * rl + klen] =
+			!!(s->elems[i]->flags & NFT_SET_ELEM_INTERVAL_END);
+		memcpy(keys + i * rl + klen + 1, &i, sizeof(i));
+	}
+	qsort_r(keys, s->n_elems, rl, _bf_key_cmp, &klen);
+	for (size_t i = 0; i < s->n_elems && !r; i++) {
+		const uint8_t *lo = keys + i * rl;
+		uint8_t hi[BF_NFT_SET_DATA_MAX];
+		size_t ei;
+
+		if (lo[klen])
+			continue; /* an end without a start */
+		memcpy(&ei, lo + klen + 1, sizeof(ei));
+		if (i + 1 < s->n_elems && keys[(i + 1) * rl + klen]) {
+			/* [lo, next) */
+			memcpy(hi, keys + (i + 1) * rl, klen);
+			for (size_t j = klen; j-- > 0;) {
+				if (hi[j]--)
+					break;
+			}
+		} else {
+			memset(hi, 0xff, klen);
+		}
+		if (memcmp(hi, lo, klen) < 0)
+			continue;
+		r = _bf_range_prefixes(set, lo, hi, klen, s->elems[ei]);
+	}
+
+out:
+	if (r)
+		bf_set_free(&set);
+	else
+		*out = set;
+	return r;
+}
+
 /* The IR of a table, for the ruleset core (which keeps no pointer). */
 static int _bf_table_ir(const struct bf_nft_table *t, struct bf_table **out)
 {
@@ -105,6 +250,21 @@ static int _bf_table_ir(const struct bf_nft_table *t, struct bf_table **out)
 		if (!r)
 			r = bf_table_add_chain(table, &chain);
 		bf_chain_free(&chain);
+		if (r) {
+			bf_table_free(&table);
+			return r;
+		}
+	}
+	/* The sets lookups name (the others are never compiled). */
+	for (size_t i = 0; i < t->n_sets; i++) {
+		struct bf_set *set = NULL;
+
+		if (!bf_nft_set_use(t, t->sets[i]->name))
+			continue;
+		r = _bf_set_ir(t->sets[i], &set);
+		if (!r)
+			r = bf_table_add_set(table, &set);
+		bf_set_free(&set);
 		if (r) {
 			bf_table_free(&table);
 			return r;

@@ -90,7 +90,9 @@ int bf_nft_fill_table(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
 
 	/* The order 6.18 puts them in (measured). */
 	bf_nlb_put_strz(&b, NFTA_TABLE_NAME, t->name);
-	bf_nlb_put_be32(&b, NFTA_TABLE_USE, (uint32_t)t->n_chains);
+	/* table->use: chains and sets (anonymous ones too). */
+	bf_nlb_put_be32(&b, NFTA_TABLE_USE,
+			(uint32_t)(t->n_chains + t->n_sets));
 	bf_nlb_put_be64(&b, NFTA_TABLE_HANDLE, t->handle);
 	bf_nlb_put_be32(&b, NFTA_TABLE_FLAGS, t->flags);
 	if (event == NFT_MSG_DELTABLE)
@@ -144,6 +146,135 @@ int bf_nft_fill_chain(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
 	bf_nlb_put_be32(&b, NFTA_CHAIN_USE, bf_nft_chain_use(t, c));
 	if (c->udata)
 		bf_nlb_put(&b, NFTA_CHAIN_USERDATA, c->udata, c->udlen);
+
+	return b.err;
+}
+
+/* nf_tables_fill_set(), 6.18 order. */
+int bf_nft_fill_set(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+		    uint16_t flags, uint32_t portid, uint32_t seq,
+		    uint32_t genid, const struct bf_nft_table *t,
+		    const struct bf_nft_set *s)
+{
+	struct bf_nlb b = { .nlh = nlh, .buflen = buflen };
+	struct nlattr *desc;
+	int r;
+
+	r = _bf_put_hdr(nlh, buflen, event, flags, portid, seq, t->family,
+			genid);
+	if (r)
+		return r;
+
+	bf_nlb_put_strz(&b, NFTA_SET_TABLE, t->name);
+	bf_nlb_put_strz(&b, NFTA_SET_NAME, s->name);
+	bf_nlb_put_be64(&b, NFTA_SET_HANDLE, s->handle);
+	if (event == NFT_MSG_DELSET)
+		return b.err;
+	if (s->flags)
+		bf_nlb_put_be32(&b, NFTA_SET_FLAGS, s->flags);
+	bf_nlb_put_be32(&b, NFTA_SET_KEY_TYPE, s->ktype);
+	bf_nlb_put_be32(&b, NFTA_SET_KEY_LEN, s->klen);
+	if (s->flags & NFT_SET_MAP) {
+		bf_nlb_put_be32(&b, NFTA_SET_DATA_TYPE, s->dtype);
+		bf_nlb_put_be32(&b, NFTA_SET_DATA_LEN, s->dlen);
+	}
+	if (s->policy != NFT_SET_POL_PERFORMANCE)
+		bf_nlb_put_be32(&b, NFTA_SET_POLICY, s->policy);
+	if (s->udata)
+		bf_nlb_put(&b, NFTA_SET_USERDATA, s->udata, s->udlen);
+	desc = bf_nlb_nest_start(&b, NFTA_SET_DESC);
+	if (s->size)
+		bf_nlb_put_be32(&b, NFTA_SET_DESC_SIZE, s->size);
+	if (s->field_count > 1) {
+		struct nlattr *concat = bf_nlb_nest_start(&b, NFTA_SET_DESC_CONCAT);
+
+		for (size_t i = 0; i < s->field_count; i++) {
+			struct nlattr *f = bf_nlb_nest_start(&b, NFTA_LIST_ELEM);
+
+			bf_nlb_put_be32(&b, NFTA_SET_FIELD_LEN, s->field_len[i]);
+			bf_nlb_nest_end(&b, f);
+		}
+		bf_nlb_nest_end(&b, concat);
+	}
+	bf_nlb_nest_end(&b, desc);
+
+	return b.err;
+}
+
+static void _bf_put_value(struct bf_nlb *b, uint16_t type, const uint8_t *v,
+			  size_t len)
+{
+	struct nlattr *nest = bf_nlb_nest_start(b, type);
+
+	bf_nlb_put(b, NFTA_DATA_VALUE, v, len);
+	bf_nlb_nest_end(b, nest);
+}
+
+/* nf_tables_fill_setelem(), 6.18 order. */
+static int _bf_fill_elem(struct bf_nlb *b, const struct bf_nft_set *s,
+			 const struct bf_nft_elem *e)
+{
+	struct nlattr *elem = bf_nlb_nest_start(b, NFTA_LIST_ELEM);
+
+	_bf_put_value(b, NFTA_SET_ELEM_KEY, e->key, s->klen);
+	if (e->has_key_end)
+		_bf_put_value(b, NFTA_SET_ELEM_KEY_END, e->key_end, s->klen);
+	if (e->has_data && s->dtype == NFT_DATA_VERDICT) {
+		struct nlattr *data = bf_nlb_nest_start(b, NFTA_SET_ELEM_DATA);
+		struct nlattr *v = bf_nlb_nest_start(b, NFTA_DATA_VERDICT);
+
+		bf_nlb_put_be32(b, NFTA_VERDICT_CODE,
+				(uint32_t)bf_nft_verdict_code(e->verdict));
+		if (e->verdict == BF_VERDICT_JUMP || e->verdict == BF_VERDICT_GOTO)
+			bf_nlb_put_strz(b, NFTA_VERDICT_CHAIN, e->chain);
+		bf_nlb_nest_end(b, v);
+		bf_nlb_nest_end(b, data);
+	} else if (e->has_data) {
+		_bf_put_value(b, NFTA_SET_ELEM_DATA, e->data, s->dlen);
+	}
+	if (e->flags)
+		bf_nlb_put_be32(b, NFTA_SET_ELEM_FLAGS, e->flags);
+	if (e->udata)
+		bf_nlb_put(b, NFTA_SET_ELEM_USERDATA, e->udata, e->udlen);
+	bf_nlb_nest_end(b, elem);
+
+	return b->err;
+}
+
+int bf_nft_fill_setelems(struct nlmsghdr *nlh, size_t buflen, uint16_t event,
+			 uint16_t flags, uint32_t portid, uint32_t seq,
+			 uint32_t genid, const struct bf_nft_table *t,
+			 const struct bf_nft_set *s,
+			 const struct bf_nft_elem *const *elems, size_t *pos,
+			 size_t end)
+{
+	struct bf_nlb b = { .nlh = nlh, .buflen = buflen };
+	struct nlattr *list;
+	size_t start = *pos;
+	int r;
+
+	r = _bf_put_hdr(nlh, buflen, event, flags, portid, seq, t->family,
+			genid);
+	if (r)
+		return r;
+	bf_nlb_put_strz(&b, NFTA_SET_ELEM_LIST_TABLE, t->name);
+	bf_nlb_put_strz(&b, NFTA_SET_ELEM_LIST_SET, s->name);
+	list = bf_nlb_nest_start(&b, NFTA_SET_ELEM_LIST_ELEMENTS);
+	if (b.err)
+		return b.err;
+	while (*pos < end) {
+		uint32_t mark = nlh->nlmsg_len;
+
+		if (_bf_fill_elem(&b, s, elems[*pos])) {
+			nlh->nlmsg_len = mark;
+			if (*pos == start)
+				return -EMSGSIZE;
+			b.err = 0;
+			break;
+		}
+		(*pos)++;
+	}
+	bf_nlb_nest_end(&b, list);
 
 	return b.err;
 }
@@ -235,6 +366,7 @@ enum bf_obj {
 	BF_OBJ_TABLE,
 	BF_OBJ_CHAIN,
 	BF_OBJ_RULE,
+	BF_OBJ_SET,
 };
 
 static int _bf_fill_obj(struct nlmsghdr *nlh, size_t buflen, enum bf_obj obj,
@@ -251,6 +383,9 @@ static int _bf_fill_obj(struct nlmsghdr *nlh, size_t buflen, enum bf_obj obj,
 	case BF_OBJ_CHAIN:
 		return bf_nft_fill_chain(nlh, buflen, NFT_MSG_NEWCHAIN, flags,
 					 req->portid, seq, genid, t, c);
+	case BF_OBJ_SET:
+		return bf_nft_fill_set(nlh, buflen, NFT_MSG_NEWSET, flags,
+				       req->portid, seq, genid, t, t->sets[idx]);
 	default:
 		return bf_nft_fill_rule(nlh, buflen, NFT_MSG_NEWRULE, flags,
 					req->portid, seq, genid, t, c, idx,
@@ -539,6 +674,131 @@ static int _bf_get_rules(const struct bf_nft_req *req,
 	return r;
 }
 
+static const struct bf_nla_policy _bf_set_pol[NFTA_SET_MAX + 1] = {
+	[NFTA_SET_TABLE] = { BF_NLA_STRING, BF_NFT_NAME_MAX - 1 },
+	[NFTA_SET_NAME] = { BF_NLA_STRING, BF_NFT_NAME_MAX - 1 },
+};
+
+static const struct bf_nla_policy _bf_setelem_pol[NFTA_SET_ELEM_LIST_MAX + 1] = {
+	[NFTA_SET_ELEM_LIST_TABLE] = { BF_NLA_STRING, BF_NFT_NAME_MAX - 1 },
+	[NFTA_SET_ELEM_LIST_SET] = { BF_NLA_STRING, BF_NFT_NAME_MAX - 1 },
+};
+
+/* nf_tables_getset(): a dump of the family's sets (of one table with
+ * NFTA_SET_TABLE), or one set by table and name. */
+static int _bf_get_sets(const struct bf_nft_req *req,
+			const struct nlmsghdr *nlh, int family, bool dump)
+{
+	const struct nlattr *tb[NFTA_SET_MAX + 1], *bad = NULL;
+	char tname[BF_NFT_NAME_MAX] = "", name[BF_NFT_NAME_MAX];
+	struct bf_nft_table *t;
+	struct bf_dumper *d;
+	int r = 0;
+
+	if (bf_nft_parse_msg(nlh, _bf_set_pol, NFTA_SET_MAX, tb, &bad))
+		return _bf_ack_err(req, nlh, -EINVAL, bad);
+	if (tb[NFTA_SET_TABLE])
+		_bf_str(tb[NFTA_SET_TABLE], tname);
+
+	if (!dump) {
+		struct bf_nft_set *s;
+
+		if (!tb[NFTA_SET_TABLE])
+			return _bf_ack_err(req, nlh, -EINVAL, NULL);
+		t = bf_nft_table_find(req->world, family, tname);
+		if (!t)
+			return _bf_ack_err(req, nlh, -ENOENT, tb[NFTA_SET_TABLE]);
+		if (!tb[NFTA_SET_NAME])
+			return _bf_ack_err(req, nlh, -EINVAL, NULL);
+		_bf_str(tb[NFTA_SET_NAME], name);
+		s = bf_nft_set_find(t, name);
+		if (!s)
+			return _bf_ack_err(req, nlh, -ENOENT, tb[NFTA_SET_NAME]);
+		for (size_t i = 0; i < t->n_sets; i++) {
+			if (t->sets[i] == s)
+				r = _bf_reply_one(req, nlh, BF_OBJ_SET, t, NULL, i);
+		}
+		return r ? r : 1;
+	}
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->req = req;
+	d->nlh = nlh;
+	for (size_t i = 0; i < req->world->n_tables; i++) {
+		t = req->world->tables[i];
+		if (!_bf_family_match(family, t) ||
+		    (tname[0] && strcmp(tname, t->name)))
+			continue;
+		for (size_t j = 0; j < t->n_sets; j++)
+			_bf_dumper_add(d, BF_OBJ_SET, t, NULL, j);
+	}
+	r = _bf_dumper_done(d);
+	free(d);
+
+	return r;
+}
+
+/* nf_tables_getsetelem() dump: the elements of one set, packed in
+ * datagrams of about a page, as nf_tables_dump_set() sends them. */
+static int _bf_get_setelems(const struct bf_nft_req *req,
+			    const struct nlmsghdr *nlh, int family, bool dump)
+{
+	const struct nlattr *tb[NFTA_SET_ELEM_LIST_MAX + 1], *bad = NULL;
+	char tname[BF_NFT_NAME_MAX], name[BF_NFT_NAME_MAX];
+	struct bf_dumper *d;
+	struct bf_nft_table *t;
+	struct bf_nft_set *s;
+	size_t pos = 0;
+	int r = 0;
+
+	if (bf_nft_parse_msg(nlh, _bf_setelem_pol, NFTA_SET_ELEM_LIST_MAX, tb,
+			     &bad))
+		return _bf_ack_err(req, nlh, -EINVAL, bad);
+	if (!tb[NFTA_SET_ELEM_LIST_TABLE])
+		return _bf_ack_err(req, nlh, -EINVAL, NULL);
+	_bf_str(tb[NFTA_SET_ELEM_LIST_TABLE], tname);
+	t = bf_nft_table_find(req->world, family, tname);
+	if (!t)
+		return _bf_ack_err(req, nlh, -ENOENT,
+				   tb[NFTA_SET_ELEM_LIST_TABLE]);
+	if (!tb[NFTA_SET_ELEM_LIST_SET])
+		return _bf_ack_err(req, nlh, -EINVAL, NULL);
+	_bf_str(tb[NFTA_SET_ELEM_LIST_SET], name);
+	s = bf_nft_set_find(t, name);
+	if (!s)
+		return _bf_ack_err(req, nlh, -ENOENT, tb[NFTA_SET_ELEM_LIST_SET]);
+	if (!dump)
+		return _bf_ack_err(req, nlh, -EOPNOTSUPP, NULL);
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->req = req;
+	d->nlh = nlh;
+	while (pos < s->n_elems && !r) {
+		struct nlmsghdr *out = (struct nlmsghdr *)(d->buf + d->len);
+
+		r = bf_nft_fill_setelems(out, sizeof(d->buf) - d->len,
+					 NFT_MSG_NEWSETELEM, NLM_F_MULTI,
+					 req->portid, nlh->nlmsg_seq,
+					 req->world->genid, t, s,
+					 (const struct bf_nft_elem *const *)s->elems,
+					 &pos, s->n_elems);
+		if (!r) {
+			d->len += NLMSG_ALIGN(out->nlmsg_len);
+		} else if (r == -EMSGSIZE && d->len) {
+			r = _bf_dumper_flush(d);
+		}
+	}
+	d->err = r;
+	r = _bf_dumper_done(d);
+	free(d);
+
+	return r;
+}
+
 /* Object kinds not built yet: nothing to dump, nothing to find. */
 static int _bf_get_empty(const struct bf_nft_req *req,
 			 const struct nlmsghdr *nlh, bool dump)
@@ -576,13 +836,13 @@ int bf_nft_get(const struct bf_nft_req *req, const struct nlmsghdr *nlh)
 	case NFT_MSG_GETRULE:
 		return _bf_get_rules(req, nlh, family, dump);
 	case NFT_MSG_GETSET:
+		return _bf_get_sets(req, nlh, family, dump);
+	case NFT_MSG_GETSETELEM:
+		return _bf_get_setelems(req, nlh, family, dump);
 	case NFT_MSG_GETOBJ:
 	case NFT_MSG_GETOBJ_RESET: /* `nft reset counters`: no object to reset */
 	case NFT_MSG_GETFLOWTABLE:
 		return _bf_get_empty(req, nlh, dump);
-	case NFT_MSG_GETSETELEM:
-		/* Needs an existing set, even to dump. */
-		return _bf_ack_err(req, nlh, -ENOENT, NULL);
 	default:
 		return _bf_ack_err(req, nlh, -EOPNOTSUPP, NULL);
 	}

@@ -142,7 +142,7 @@ struct bf_nft_table *bf_nft_op_table(struct bf_nft_op *op,
 
 int bf_nft_obj_msg(struct bf_nft_op *op)
 {
-	const struct nlattr *tb[NFTA_RULE_MAX + NFTA_CHAIN_MAX + 1];
+	const struct nlattr *tb[NFTA_RULE_MAX + NFTA_CHAIN_MAX + NFTA_SET_MAX + 1];
 	const struct nlattr *bad = NULL;
 	uint8_t type = op->nlh->nlmsg_type & 0xff;
 	int r;
@@ -179,11 +179,27 @@ int bf_nft_obj_msg(struct bf_nft_op *op)
 			return bf_nft_delrule(op, tb);
 		return bf_nft_newrule(op, tb);
 	case NFT_MSG_NEWSET:
-	case NFT_MSG_NEWSETELEM:
 	case NFT_MSG_DELSET:
+		if (bf_nft_parse_msg(op->nlh, bf_nft_set_pol, NFTA_SET_MAX, tb,
+				     &bad))
+			return bf_nft_op_fail(op, bad, -EINVAL, NULL);
+		r = bf_nft_check_family(op);
+		if (r)
+			return r;
+		if (type == NFT_MSG_DELSET)
+			return bf_nft_delset(op, tb);
+		return bf_nft_newset(op, tb);
+	case NFT_MSG_NEWSETELEM:
 	case NFT_MSG_DELSETELEM:
-		return bf_nft_op_fail(op, NULL, -EOPNOTSUPP,
-				"bpfilter does not support sets yet");
+		if (bf_nft_parse_msg(op->nlh, bf_nft_setelem_list_pol,
+				     NFTA_SET_ELEM_LIST_MAX, tb, &bad))
+			return bf_nft_op_fail(op, bad, -EINVAL, NULL);
+		r = bf_nft_check_family(op);
+		if (r)
+			return r;
+		if (type == NFT_MSG_DELSETELEM)
+			return bf_nft_delsetelem(op, tb);
+		return bf_nft_newsetelem(op, tb);
 	case NFT_MSG_NEWOBJ:
 	case NFT_MSG_DELOBJ:
 		return bf_nft_op_fail(op, NULL, -EOPNOTSUPP,

@@ -62,3 +62,22 @@ int bf_nft_delrule(struct bf_nft_op *op, const struct nlattr **tb);
 /** Delete rule @idx of @c, with its event. */
 int bf_nft_delrule_at(struct bf_nft_op *op, struct bf_nft_table *t,
 		      struct bf_nft_chain *c, size_t idx);
+
+/* nft_set.c */
+extern const struct bf_nla_policy bf_nft_set_pol[NFTA_SET_MAX + 1];
+extern const struct bf_nla_policy
+	bf_nft_setelem_list_pol[NFTA_SET_ELEM_LIST_MAX + 1];
+int bf_nft_newset(struct bf_nft_op *op, const struct nlattr **tb);
+int bf_nft_delset(struct bf_nft_op *op, const struct nlattr **tb);
+int bf_nft_delset_obj(struct bf_nft_op *op, struct bf_nft_table *t,
+		      struct bf_nft_set *s);
+int bf_nft_newsetelem(struct bf_nft_op *op, const struct nlattr **tb);
+int bf_nft_delsetelem(struct bf_nft_op *op, const struct nlattr **tb);
+int bf_nft_flush_set(struct bf_nft_op *op, struct bf_nft_table *t,
+		     struct bf_nft_set *s);
+/** Free the anonymous sets of @t that rule @ir (just removed) was the
+ * last to look up. */
+void bf_nft_unbind_sets(struct bf_nft_table *t, const struct bf_rule *ir);
+struct bf_nft_sets;
+/** The lookup resolver of the rules of @t. */
+void bf_nft_sets_of(const struct bf_nft_table *t, struct bf_nft_sets *out);

@@ -24,10 +24,14 @@ int bf_nft_delrule_at(struct bf_nft_op *op, struct bf_nft_table *t,
 			  struct bf_nft_chain *c, size_t idx)
 {
 	int r = bf_nft_notify(op, NFT_MSG_DELRULE, t, c, idx);
+	struct bf_rule *ir;
 
 	if (r)
 		return r;
+	ir = bf_rule_get(c->rules[idx]->ir);
 	bf_nft_rule_remove_at(c, idx);
+	bf_nft_unbind_sets(t, ir);
+	bf_rule_free(&ir);
 	c->last_nlh = op->nlh;
 	t->dirty = true;
 	op->txn->changed = true;
@@ -173,8 +177,11 @@ int bf_nft_newrule(struct bf_nft_op *op, const struct nlattr **tb)
 		goto err;
 
 	if (tb[NFTA_RULE_EXPRESSIONS]) {
-		r = bf_nft_exprs_to_ir(tb[NFTA_RULE_EXPRESSIONS], op->family,
-				       rule->ir, &err);
+		struct bf_nft_sets sets;
+
+		bf_nft_sets_of(t, &sets);
+		r = bf_nft_exprs_to_ir_sets(tb[NFTA_RULE_EXPRESSIONS],
+					    op->family, &sets, rule->ir, &err);
 		if (r) {
 			bf_nft_op_fail(op, err.attr ? err.attr :
 						tb[NFTA_RULE_EXPRESSIONS],
@@ -192,9 +199,13 @@ int bf_nft_newrule(struct bf_nft_op *op, const struct nlattr **tb)
 		r = bf_nft_notify(op, NFT_MSG_DELRULE, t, c, (size_t)old);
 		if (r)
 			goto err;
+		struct bf_rule *ir = bf_rule_get(c->rules[old]->ir);
+
 		bf_nft_rule_put(&c->rules[old]);
 		c->rules[old] = rule;
 		pos = (size_t)old;
+		bf_nft_unbind_sets(t, ir);
+		bf_rule_free(&ir);
 	} else {
 		if (nlflags & NLM_F_APPEND)
 			pos = old >= 0 ? (size_t)old + 1 : c->n_rules;

@@ -109,6 +109,16 @@ static int _bf_deltable_obj(struct bf_nft_op *op, struct bf_nft_table *t)
 		if (r)
 			return r;
 	}
+	/* Then the named sets (anonymous ones went with their rules). */
+	for (size_t i = 0; i < t->n_sets;) {
+		if (t->sets[i]->flags & NFT_SET_ANONYMOUS) {
+			i++;
+			continue;
+		}
+		r = bf_nft_delset_obj(op, t, t->sets[i]);
+		if (r)
+			return r;
+	}
 	while (t->n_chains) {
 		r = bf_nft_delchain_obj(op, t, t->chains[0]);
 		if (r)

@@ -6,6 +6,8 @@
  * costs one pointer per rule.
  */
 #include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +157,30 @@ void bf_nft_chain_free(struct bf_nft_chain **c, bool detach)
 	*c = NULL;
 }
 
+void bf_nft_elem_put(struct bf_nft_elem **e)
+{
+	if (!*e)
+		return;
+	if (--(*e)->refcnt == 0) {
+		free((*e)->udata);
+		free(*e);
+	}
+	*e = NULL;
+}
+
+void bf_nft_set_free(struct bf_nft_set **s)
+{
+	if (!*s)
+		return;
+	for (size_t i = 0; i < (*s)->n_elems; i++)
+		bf_nft_elem_put(&(*s)->elems[i]);
+	free((*s)->elems);
+	free((*s)->index);
+	free((*s)->udata);
+	free(*s);
+	*s = NULL;
+}
+
 void bf_nft_table_free(struct bf_nft_table **t, bool detach)
 {
 	if (!*t)
@@ -162,6 +188,9 @@ void bf_nft_table_free(struct bf_nft_table **t, bool detach)
 	for (size_t i = 0; i < (*t)->n_chains; i++)
 		bf_nft_chain_free(&(*t)->chains[i], detach);
 	free((*t)->chains);
+	for (size_t i = 0; i < (*t)->n_sets; i++)
+		bf_nft_set_free(&(*t)->sets[i]);
+	free((*t)->sets);
 	free((*t)->udata);
 	free(*t);
 	*t = NULL;
@@ -210,6 +239,36 @@ err:
 	return NULL;
 }
 
+/* Elements are shared: a copy costs a pointer per element. */
+static struct bf_nft_set *_bf_set_clone(const struct bf_nft_set *src)
+{
+	struct bf_nft_set *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	*s = *src;
+	s->id = 0;
+	s->last_nlh = NULL;
+	s->elems = NULL;
+	s->n_elems = 0;
+	s->cap_elems = 0;
+	s->index = _bf_memdup(src->index, src->index_cap * sizeof(*src->index));
+	s->udata = _bf_memdup(src->udata, src->udlen);
+	if ((src->index_cap && !s->index) || (src->udlen && !s->udata) ||
+	    _bf_grow((void **)&s->elems, &s->cap_elems, src->n_elems,
+		     sizeof(*s->elems))) {
+		bf_nft_set_free(&s);
+		return NULL;
+	}
+	for (size_t i = 0; i < src->n_elems; i++) {
+		s->elems[i] = src->elems[i];
+		++s->elems[i]->refcnt;
+	}
+	s->n_elems = src->n_elems;
+
+	return s;
+}
+
 static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 {
 	struct bf_nft_table *t = malloc(sizeof(*t));
@@ -220,6 +279,9 @@ static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 	t->chains = NULL;
 	t->cap_chains = 0;
 	t->n_chains = 0;
+	t->sets = NULL;
+	t->cap_sets = 0;
+	t->n_sets = 0;
 	t->dirty = false;
 	t->flags_updated = false;
 	t->udata = _bf_memdup(src->udata, src->udlen);
@@ -236,6 +298,19 @@ static struct bf_nft_table *_bf_table_clone(const struct bf_nft_table *src)
 			return NULL;
 		}
 		t->n_chains++;
+	}
+	if (_bf_grow((void **)&t->sets, &t->cap_sets, src->n_sets,
+		     sizeof(*t->sets))) {
+		bf_nft_table_free(&t, false);
+		return NULL;
+	}
+	for (size_t i = 0; i < src->n_sets; i++) {
+		t->sets[i] = _bf_set_clone(src->sets[i]);
+		if (!t->sets[i]) {
+			bf_nft_table_free(&t, false);
+			return NULL;
+		}
+		t->n_sets++;
 	}
 
 	return t;
@@ -371,6 +446,21 @@ uint32_t bf_nft_chain_use(const struct bf_nft_table *t,
 				use += bf_nft_ir_jumps(ir, c->name);
 		}
 	}
+	/* Verdict map elements hold the chains they jump to. */
+	for (size_t i = 0; i < t->n_sets; i++) {
+		const struct bf_nft_set *s = t->sets[i];
+
+		if (s->dtype != NFT_DATA_VERDICT)
+			continue;
+		for (size_t j = 0; j < s->n_elems; j++) {
+			const struct bf_nft_elem *e = s->elems[j];
+
+			use += e->has_data &&
+			       (e->verdict == BF_VERDICT_JUMP ||
+				e->verdict == BF_VERDICT_GOTO) &&
+			       !strcmp(e->chain, c->name);
+		}
+	}
 
 	return use;
 }
@@ -404,4 +494,202 @@ void bf_nft_rule_remove_at(struct bf_nft_chain *c, size_t pos)
 	memmove(&c->rules[pos], &c->rules[pos + 1],
 		(c->n_rules - pos - 1) * sizeof(*c->rules));
 	c->n_rules--;
+}
+
+struct bf_nft_set *bf_nft_set_find(const struct bf_nft_table *t,
+				   const char *name)
+{
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (!strcmp(t->sets[i]->name, name))
+			return t->sets[i];
+	}
+	return NULL;
+}
+
+struct bf_nft_set *bf_nft_set_find_handle(const struct bf_nft_table *t,
+					  uint64_t handle)
+{
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (t->sets[i]->handle == handle)
+			return t->sets[i];
+	}
+	return NULL;
+}
+
+struct bf_nft_set *bf_nft_set_find_id(const struct bf_nft_table *t,
+				      uint32_t id)
+{
+	for (size_t i = 0; id && i < t->n_sets; i++) {
+		if (t->sets[i]->id == id)
+			return t->sets[i];
+	}
+	return NULL;
+}
+
+int bf_nft_set_add(struct bf_nft_table *t, struct bf_nft_set *s)
+{
+	if (_bf_grow((void **)&t->sets, &t->cap_sets, t->n_sets + 1,
+		     sizeof(*t->sets)))
+		return -ENOMEM;
+	t->sets[t->n_sets++] = s;
+
+	return 0;
+}
+
+void bf_nft_set_remove(struct bf_nft_table *t, struct bf_nft_set *s)
+{
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (t->sets[i] != s)
+			continue;
+		memmove(&t->sets[i], &t->sets[i + 1],
+			(t->n_sets - i - 1) * sizeof(*t->sets));
+		t->n_sets--;
+		return;
+	}
+}
+
+uint32_t bf_nft_set_use(const struct bf_nft_table *t, const char *name)
+{
+	uint32_t use = 0;
+
+	for (size_t i = 0; i < t->n_chains; i++) {
+		const struct bf_nft_chain *c = t->chains[i];
+
+		for (size_t j = 0; j < c->n_rules; j++) {
+			const struct bf_rule *ir = c->rules[j]->ir;
+
+			for (size_t k = 0; k < ir->n_exprs; k++) {
+				const struct bf_expr *e = &ir->exprs[k];
+
+				use += (e->type == BF_EXPR_LOOKUP &&
+					!strcmp(e->lookup.set, name)) ||
+				       (e->type == BF_EXPR_VMAP &&
+					!strcmp(e->vmap.set, name));
+			}
+		}
+	}
+
+	return use;
+}
+
+/* FNV-1a of the key and the interval-end flag. */
+static size_t _bf_elem_hash(const struct bf_nft_set *s, const uint8_t *key,
+			    uint32_t flags)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < s->klen; i++)
+		h = (h ^ key[i]) * 0x100000001b3ull;
+	h = (h ^ !!(flags & NFT_SET_ELEM_INTERVAL_END)) * 0x100000001b3ull;
+
+	return (size_t)(h ^ (h >> 32));
+}
+
+static bool _bf_elem_is(const struct bf_nft_set *s, const struct bf_nft_elem *e,
+			const uint8_t *key, uint32_t flags)
+{
+	return !memcmp(e->key, key, s->klen) &&
+	       ((e->flags ^ flags) & NFT_SET_ELEM_INTERVAL_END) == 0;
+}
+
+/* The slot of (key, flags), or of the empty slot where it would go. */
+static size_t _bf_index_slot(const struct bf_nft_set *s, const uint8_t *key,
+			     uint32_t flags)
+{
+	size_t mask = s->index_cap - 1;
+	size_t i = _bf_elem_hash(s, key, flags) & mask;
+
+	while (s->index[i] && !_bf_elem_is(s, s->elems[s->index[i] - 1], key,
+					   flags))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int _bf_index_grow(struct bf_nft_set *s, size_t need)
+{
+	size_t cap = s->index_cap ? s->index_cap : 64;
+	uint32_t *index;
+
+	while (cap < 2 * need)
+		cap *= 2;
+	if (cap == s->index_cap)
+		return 0;
+	index = calloc(cap, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	free(s->index);
+	s->index = index;
+	s->index_cap = cap;
+	for (size_t i = 0; i < s->n_elems; i++)
+		s->index[_bf_index_slot(s, s->elems[i]->key, s->elems[i]->flags)] =
+			(uint32_t)(i + 1);
+
+	return 0;
+}
+
+ssize_t bf_nft_elem_find(const struct bf_nft_set *s, const uint8_t *key,
+			 uint32_t flags)
+{
+	size_t i;
+
+	if (!s->index_cap)
+		return -1;
+	i = _bf_index_slot(s, key, flags);
+
+	return s->index[i] ? (ssize_t)s->index[i] - 1 : -1;
+}
+
+int bf_nft_elem_insert(struct bf_nft_set *s, struct bf_nft_elem *e)
+{
+	if (s->n_elems >= UINT32_MAX - 1)
+		return -ENOSPC;
+	if (_bf_grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1,
+		     sizeof(*s->elems)) ||
+	    _bf_index_grow(s, s->n_elems + 1))
+		return -ENOMEM;
+	s->elems[s->n_elems++] = e;
+	s->index[_bf_index_slot(s, e->key, e->flags)] = (uint32_t)s->n_elems;
+
+	return 0;
+}
+
+/* Linear probing deletion (backward shift): no tombstones. */
+static void _bf_index_delete(struct bf_nft_set *s, size_t slot)
+{
+	size_t mask = s->index_cap - 1, i = slot, j = slot;
+
+	for (;;) {
+		const struct bf_nft_elem *e;
+		size_t k;
+
+		j = (j + 1) & mask;
+		if (!s->index[j])
+			break;
+		e = s->elems[s->index[j] - 1];
+		k = _bf_elem_hash(s, e->key, e->flags) & mask;
+		/* Leave j where it is if its home k lies cyclically in
+		 * (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		s->index[i] = s->index[j];
+		i = j;
+	}
+	s->index[i] = 0;
+}
+
+void bf_nft_elem_remove_at(struct bf_nft_set *s, size_t pos)
+{
+	size_t last = s->n_elems - 1;
+
+	_bf_index_delete(s, _bf_index_slot(s, s->elems[pos]->key,
+					   s->elems[pos]->flags));
+	bf_nft_elem_put(&s->elems[pos]);
+	if (pos != last) {
+		/* The last element takes the hole. */
+		s->elems[pos] = s->elems[last];
+		s->index[_bf_index_slot(s, s->elems[pos]->key,
+					s->elems[pos]->flags)] =
+			(uint32_t)(pos + 1);
+	}
+	s->n_elems--;
 }

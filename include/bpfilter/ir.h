@@ -158,6 +158,8 @@ enum bf_expr_type {
 	BF_EXPR_VERDICT,
 	BF_EXPR_CT,
 	BF_EXPR_META_SET,
+	BF_EXPR_LOOKUP,
+	BF_EXPR_VMAP,
 	_BF_EXPR_MAX,
 };
 
@@ -231,6 +233,24 @@ struct bf_expr {
 			enum bf_meta_key key; /* BF_META_MARK or BF_META_PRIORITY */
 			uint8_t sreg; /* 4 bytes, host order */
 		} meta_set;
+		struct {
+			/* A set of the table (bf_table_get_set()), keyed on
+			 * len bytes from sreg: the rule goes on when the key
+			 * is in the set (not in it, with invert). */
+			char set[BF_NAME_MAX];
+			uint8_t sreg;
+			uint8_t len;
+			bool invert;
+		} lookup;
+		struct {
+			/* A verdict map of the table (BF_SET_F_VMAP): the
+			 * verdict of the key's element decides, as a verdict
+			 * expression would; no element: the rule does not
+			 * match. */
+			char set[BF_NAME_MAX];
+			uint8_t sreg;
+			uint8_t len;
+		} vmap;
 	};
 };
 
@@ -269,12 +289,47 @@ struct bf_chain {
 	size_t cap_rules;
 };
 
+/* Elements are prefixes (key, prefix length in bits): a longest-prefix
+ * match; else exact keys. */
+#define BF_SET_F_PREFIX 0x1u
+/* A verdict map: each key has a verdict (BF_EXPR_VMAP). */
+#define BF_SET_F_VMAP 0x2u
+#define BF_SET_KEY_MAX BF_REG_BYTES
+
+/* A verdict of a verdict map; chain: JUMP / GOTO target. */
+struct bf_set_verdict {
+	enum bf_verdict code;
+	char chain[BF_NAME_MAX];
+};
+
+/* A set of keys looked up by BF_EXPR_LOOKUP: every key is key_len bytes
+ * in register order (a concatenation: each field padded to 4 bytes, as
+ * nf_tables puts them in consecutive registers). */
+struct bf_set {
+	char name[BF_NAME_MAX];
+	uint8_t key_len; /* 1..BF_SET_KEY_MAX */
+	uint32_t flags; /* BF_SET_F_* */
+	uint8_t *keys; /* n * key_len bytes */
+	uint8_t *prefix; /* BF_SET_F_PREFIX: n prefix lengths, in bits */
+	/* BF_SET_F_VMAP: per key an index into verdicts, the distinct
+	 * verdicts sorted (code, then chain), so that the same verdicts give
+	 * the same table whatever the elements' order. */
+	uint32_t *values;
+	struct bf_set_verdict *verdicts;
+	size_t n_verdicts;
+	size_t n;
+	size_t cap;
+};
+
 struct bf_table {
 	char name[BF_NAME_MAX];
 	enum bf_family family;
 	struct bf_chain **chains;
 	size_t n_chains;
 	size_t cap_chains;
+	struct bf_set **sets;
+	size_t n_sets;
+	size_t cap_sets;
 };
 
 /* Names of enum values (static tables, checked against the enums). */
@@ -334,6 +389,9 @@ struct bf_expr bf_expr_meta_set(enum bf_meta_key key, uint8_t sreg);
 /* ct load of @key (direction BF_CT_DIR_*), @len bytes (bf_ct_key_len()). */
 struct bf_expr bf_expr_ct(enum bf_ct_key key, uint8_t dir, uint8_t dreg,
 			  uint8_t len);
+struct bf_expr bf_expr_lookup(const char *set, uint8_t sreg, uint8_t len,
+			      bool invert);
+struct bf_expr bf_expr_vmap(const char *set, uint8_t sreg, uint8_t len);
 
 /*
  * What an expression does, from its kind's descriptor (lib/expr_desc.c).
@@ -381,6 +439,25 @@ int bf_table_new(struct bf_table **table, const char *name,
 void bf_table_free(struct bf_table **table);
 /** Take ownership of *chain (set to NULL on success). */
 int bf_table_add_chain(struct bf_table *table, struct bf_chain **chain);
+
+/* Sets. */
+int bf_set_new(struct bf_set **set, const char *name, uint8_t key_len,
+	       uint32_t flags);
+void bf_set_free(struct bf_set **set);
+/** Append a key of set->key_len bytes (@prefix: its length in bits, for
+ * BF_SET_F_PREFIX sets; ignored otherwise). */
+int bf_set_add_key(struct bf_set *set, const uint8_t *key, uint8_t prefix);
+/** For a BF_SET_F_VMAP set: a key with its verdict (@chain for jump and
+ * goto); set->verdicts stays sorted and set->values follow it. */
+int bf_set_add_verdict_key(struct bf_set *set, const uint8_t *key,
+			   uint8_t prefix, enum bf_verdict code,
+			   const char *chain);
+/** Take ownership of *set (set to NULL on success); -EEXIST for a name
+ * already taken. */
+int bf_table_add_set(struct bf_table *table, struct bf_set **set);
+/** The set named @name, or NULL. */
+const struct bf_set *bf_table_get_set(const struct bf_table *table,
+				      const char *name);
 struct bf_chain *bf_table_get_chain(const struct bf_table *table,
 				    const char *name);
 

@@ -213,6 +213,42 @@ traffic "after ${RANDOM_OPS:-60} random commands" "${ports[@]}"
 
 both flush chain ip t c
 
+# Sets: a named set looked up next to a run; its elements added, deleted
+# and flushed one command at a time (the set's map swapped in place, no
+# new program), then a rule of the run appended (a new program: the set
+# keeps its contents), an anonymous set, an interval set.
+both add set ip t ports '{ type inet_service; }'
+both add rule ip t c udp dport @ports counter drop
+for ((i = 0; i < 20; i++)); do
+	both add rule ip t c udp dport $((8000 + i)) counter accept >/dev/null
+done
+before=$(in_place)
+both add element ip t ports '{ 8100 }'
+both add element ip t ports '{ 8101, 8102, 8003 }'
+both delete element ip t ports '{ 8101 }'
+traffic "set elements added and deleted" 8100 8101 8102 8003 8004
+if [ $(( $(in_place) - before )) -ge 3 ]; then
+	ok "element changes in place ($(( $(in_place) - before )))"
+else
+	not_ok "element changes in place: only $(( $(in_place) - before )) of 3"
+fi
+both add rule ip t c udp dport 8050 counter accept
+both add element ip t ports '{ 8103 }'
+traffic "a rule appended, then an element" 8050 8100 8103 8004
+both flush set ip t ports
+both add rule ip t c udp dport '{ 8200, 8201 }' counter drop
+both add set ip t nets '{ type ipv4_addr; flags interval; }'
+both add rule ip t c ip saddr @nets udp dport 8300 counter drop
+both add element ip t nets '{ 10.0.0.0/30 }'
+traffic "flushed; anonymous and interval sets" 8100 8200 8201 8300
+both delete element ip t nets '{ 10.0.0.0/30 }'
+both add element ip t nets '{ 10.0.0.2-10.0.0.9 }'
+traffic "interval changed" 8300 8200
+both delete set ip t ports
+both flush chain ip t c
+both delete set ip t ports
+both delete set ip t nets
+
 
 if grep -q "update check" "$log"; then
 	not_ok "update check"

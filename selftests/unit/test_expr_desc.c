@@ -55,6 +55,10 @@ static struct bf_expr sample(enum bf_expr_type type)
 		return bf_expr_counter();
 	case BF_EXPR_VERDICT:
 		return bf_expr_verdict(BF_VERDICT_JUMP, "sub");
+	case BF_EXPR_LOOKUP:
+		return bf_expr_lookup("s", 2, 4, false);
+	case BF_EXPR_VMAP:
+		return bf_expr_vmap("v", 2, 4);
 	case BF_EXPR_CT:
 		return bf_expr_ct(BF_CT_STATE, BF_CT_DIR_NONE, 2, 4);
 	case BF_EXPR_META_SET:
@@ -109,6 +113,8 @@ static void test_purity_is_explicit(void **state)
 		[BF_EXPR_BITWISE] = BF_EXPR_PURE,
 		[BF_EXPR_BYTEORDER] = BF_EXPR_PURE,
 		[BF_EXPR_CMP] = BF_EXPR_PURE,
+		[BF_EXPR_LOOKUP] = BF_EXPR_PURE,
+		[BF_EXPR_VMAP] = BF_EXPR_EFFECT,
 		[BF_EXPR_RANGE] = BF_EXPR_PURE,
 		[BF_EXPR_IMMEDIATE] = BF_EXPR_PURE,
 		[BF_EXPR_COUNTER] = BF_EXPR_EFFECT,
@@ -137,6 +143,7 @@ static struct bf_table *table_with_rule(const struct bf_expr *exprs, size_t n)
 {
 	struct bf_table *table;
 	struct bf_chain *base, *sub;
+	struct bf_set *set = NULL;
 	struct bf_rule *rule;
 
 	assert_int_equal(bf_table_new(&table, "t", BF_FAMILY_INET), 0);
@@ -151,6 +158,19 @@ static struct bf_table *table_with_rule(const struct bf_expr *exprs, size_t n)
 	/* The target of the verdict sample. */
 	assert_int_equal(bf_chain_new(&sub, "sub"), 0);
 	assert_int_equal(bf_table_add_chain(table, &sub), 0);
+	/* The set of the lookup sample. */
+	assert_int_equal(bf_set_new(&set, "s", 4, 0), 0);
+	assert_int_equal(bf_table_add_set(table, &set), 0);
+	/* The verdict map of the vmap sample: one key, a jump to "sub". */
+	{
+		static const uint8_t key[4] = { 10, 0, 0, 1 };
+
+		assert_int_equal(bf_set_new(&set, "v", 4, BF_SET_F_VMAP), 0);
+		assert_int_equal(bf_set_add_verdict_key(set, key, 32,
+							BF_VERDICT_JUMP, "sub"),
+				 0);
+		assert_int_equal(bf_table_add_set(table, &set), 0);
+	}
 
 	return table;
 }
@@ -237,6 +257,8 @@ static void test_declared_registers(void **state)
 		[BF_EXPR_IMMEDIATE] = { -1, -1, 2, 4 },
 		[BF_EXPR_COUNTER] = { -1, -1, -1, -1 },
 		[BF_EXPR_VERDICT] = { -1, -1, -1, -1 },
+		[BF_EXPR_LOOKUP] = { 2, 4, -1, -1 },
+		[BF_EXPR_VMAP] = { 2, 4, -1, -1 },
 		[BF_EXPR_CT] = { -1, -1, 2, 4 },
 		[BF_EXPR_META_SET] = { 2, 4, -1, -1 },
 	};

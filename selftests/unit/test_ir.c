@@ -126,6 +126,7 @@ static void test_expr_type_strs(void **state)
 	static const char *const expected[] = {
 		"payload", "meta",	"bitwise", "byteorder", "cmp",
 		"range",   "immediate", "counter", "verdict", "ct", "meta_set",
+		"lookup",  "vmap",
 	};
 
 	assert_int_equal(ARRAY_SIZE(expected), _BF_EXPR_MAX);
