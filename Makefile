@@ -95,7 +95,15 @@ $(NFNL_UNIT_LIB): $(NFNL_UNIT_OBJS)
 	ar rcs $@ $^
 
 # Builds NEWRULE messages with libnftnl, as nft does.
-$(BUILD)/tests/unit/test_nft_expr: LIBS_UNIT_EXTRA = -lnftnl
+$(BUILD)/tests/unit/test_nft_expr%: LIBS_UNIT_EXTRA = -lnftnl
+
+# The nft expression tests share their helpers; the corpus (rules and the
+# kernel's dumps of them) is two objects, linked where it is used.
+NFT_EXPR_UNIT_BINS := $(filter $(BUILD)/tests/unit/test_nft_expr_%,$(UNIT_BINS))
+NFT_EXPR_CORPUS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,\
+	$(wildcard selftests/unit/nft_expr_corpus_*.c))
+$(NFT_EXPR_UNIT_BINS): selftests/unit/nft_expr_helpers.h
+$(BUILD)/tests/unit/test_nft_expr_corpus: $(NFT_EXPR_CORPUS_OBJS)
 
 # The validation tests share their table builders.
 $(BUILD)/tests/unit/test_validate_chain $(BUILD)/tests/unit/test_validate_expr: \

@@ -4,7 +4,7 @@
  * kernel (NFT_MSG_GETRULE, NLM_F_DUMP) and print each rule's
  * NFTA_RULE_EXPRESSIONS attribute, header included, as a C byte array.
  * Used to record what the kernel dumps for the golden data of
- * selftests/unit/test_nft_expr.c. Run it in a scratch netns only:
+ * selftests/unit/nft_expr_corpus_*.c. Run it in a scratch netns only:
  *
  *   ip netns add x; ip netns exec x nft -f rules.nft
  *   ip netns exec x build/tools/nft_capture; ip netns del x
