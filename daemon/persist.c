@@ -6,11 +6,11 @@
  * every commit; read back by a restarted daemon, which hands each section
  * to its front-end's netns_restore().
  *
- * File format, version 1 (host byte order: the state never leaves the
+ * File format, version 2 (host byte order: the state never leaves the
  * machine):
  *
  *   0  char magic[8]      "BFSTATE\n"
- *   8  u32 version        1
+ *   8  u32 version        2 (1: before sets were saved)
  *  12  u32 header length  48
  *  16  u64 netns device   (nsfs)
  *  24  u64 netns inode
@@ -43,7 +43,7 @@
 #include "daemon/ruleset.h"
 
 #define BF_STATE_MAGIC "BFSTATE\n"
-#define BF_STATE_VERSION 1u
+#define BF_STATE_VERSION 2u
 #define BF_STATE_HDR_LEN 48u
 #define BF_STATE_MAX (256u << 20)
 

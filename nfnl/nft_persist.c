@@ -5,7 +5,7 @@
  * restore").
  *
  * The objects are written as the netlink messages nft sees in a listing
- * (bf_nft_fill_table/chain/rule()), and restored by replaying them through
+ * (bf_nft_fill_table/chain/set/setelems/rule()), and restored by replaying them through
  * the same handlers a batch goes through, so a restored world is exactly
  * what a client could have built: what is refused today is refused from a
  * file too. What a message does not carry comes with it: handles (put
@@ -20,9 +20,16 @@
  *   TABLE  u64 the table's handle generator, NEWTABLE message
  *   CHAIN  u32 message length, NEWCHAIN message, u32 description length,
  *          description (0: none)
+ *   SET    NEWSET message (the set's handle, name, anonymous "__set%d"
+ *          names included, flags, types, description, user data)
+ *   SETELEM NEWSETELEM message: elements of the set named, in the set's
+ *          order, as many records as it takes
  *   RULE   NEWRULE message (appended to its chain)
+ * Per table: TABLE, its CHAINs, then each SET and its SETELEMs (verdict
+ * map elements name chains), then the RULEs (lookups name sets).
  * Untrusted at start: every length is checked.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
@@ -43,6 +50,8 @@ enum {
 	BF_NFT_REC_TABLE,
 	BF_NFT_REC_CHAIN,
 	BF_NFT_REC_RULE,
+	BF_NFT_REC_SET,
+	BF_NFT_REC_SETELEM,
 };
 
 #define BF_NFT_MSG_MAX (1u << 20)
@@ -155,6 +164,32 @@ static int _bf_nft_ser(const struct bf_nft_world *w, struct bf_nft_sink *s)
 			free(rec);
 			free(desc);
 		}
+		for (size_t j = 0; j < t->n_sets && !r; j++) {
+			const struct bf_nft_set *set = t->sets[j];
+			size_t pos = 0, next;
+
+			r = _BF_FILL(s, bf_nft_fill_set(nlh, buflen,
+							NFT_MSG_NEWSET, fl, 0, 0,
+							w->genid, t, set));
+			if (!r)
+				r = _bf_rec(s, BF_NFT_REC_SET, s->msg,
+					    ((struct nlmsghdr *)s->msg)->nlmsg_len,
+					    NULL, 0);
+			while (pos < set->n_elems && !r) {
+				r = _BF_FILL(s, (next = pos,
+						 bf_nft_fill_setelems(nlh, buflen,
+							NFT_MSG_NEWSETELEM, fl,
+							0, 0, w->genid, t, set,
+							(const struct bf_nft_elem *const *)set->elems,
+							&next, set->n_elems)));
+				if (r)
+					break;
+				pos = next;
+				r = _bf_rec(s, BF_NFT_REC_SETELEM, s->msg,
+					    ((struct nlmsghdr *)s->msg)->nlmsg_len,
+					    NULL, 0);
+			}
+		}
 		for (size_t j = 0; j < t->n_chains && !r; j++) {
 			const struct bf_nft_chain *c = t->chains[j];
 
@@ -190,8 +225,10 @@ int bf_nft_serialize(const void *state,
  * restore puts back itself.
  */
 static int _bf_msg_copy(const uint8_t *msg, size_t len, uint32_t drop,
-			uint16_t want_type, struct nlmsghdr **out)
+			uint16_t want_type, const struct nlattr *extra,
+			struct nlmsghdr **out)
 {
+	size_t xlen = extra ? NLA_ALIGN(extra->nla_len) : 0;
 	const struct nlmsghdr *src = (const void *)msg;
 	size_t hdr = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
 	struct nlmsghdr *dst;
@@ -200,7 +237,7 @@ static int _bf_msg_copy(const uint8_t *msg, size_t len, uint32_t drop,
 	if (len < hdr || src->nlmsg_len != len ||
 	    src->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | want_type))
 		return -EBADMSG;
-	dst = calloc(1, len);
+	dst = calloc(1, len + xlen);
 	if (!dst)
 		return -ENOMEM;
 	memcpy(dst, src, hdr);
@@ -225,7 +262,13 @@ static int _bf_msg_copy(const uint8_t *msg, size_t len, uint32_t drop,
 		free(dst);
 		return -EBADMSG;
 	}
-	dst->nlmsg_len = (uint32_t)(at > len ? len : at);
+	if (at > len)
+		at = len;
+	if (extra) {
+		memcpy((uint8_t *)dst + at, extra, extra->nla_len);
+		at += xlen;
+	}
+	dst->nlmsg_len = (uint32_t)at;
 	*out = dst;
 	return 0;
 }
@@ -258,14 +301,14 @@ struct bf_nft_restore {
 };
 
 static int _bf_replay(struct bf_nft_restore *rs, const uint8_t *msg,
-		      size_t len, uint16_t type, uint32_t drop, char *why,
-		      size_t whylen)
+		      size_t len, uint16_t type, uint32_t drop,
+		      const struct nlattr *extra, char *why, size_t whylen)
 {
 	_cleanup_free_ struct nlmsghdr *nlh = NULL;
 	struct bf_nft_op op = { .txn = &rs->txn };
 	int r;
 
-	r = _bf_msg_copy(msg, len, drop, type, &nlh);
+	r = _bf_msg_copy(msg, len, drop, type, extra, &nlh);
 	if (r) {
 		snprintf(why, whylen, "malformed message of type %u", type);
 		return r;
@@ -282,6 +325,8 @@ static int _bf_replay(struct bf_nft_restore *rs, const uint8_t *msg,
 
 		for (size_t j = 0; j < t->n_chains; j++)
 			t->chains[j]->last_nlh = NULL;
+		for (size_t j = 0; j < t->n_sets; j++)
+			t->sets[j]->last_nlh = NULL;
 	}
 	return r;
 }
@@ -354,7 +399,7 @@ static int _bf_restore_rec(struct bf_nft_restore *rs, uint32_t kind,
 		memcpy(&hgen, p, 8);
 		r = _bf_replay(rs, p + 8, len - 8, NFT_MSG_NEWTABLE,
 			       1u << NFTA_TABLE_HANDLE | 1u << NFTA_TABLE_USE,
-			       why, whylen);
+			       NULL, why, whylen);
 		if (r)
 			return r;
 		t = _bf_msg_table(w, p + 8, len - 8, NFTA_TABLE_NAME);
@@ -387,7 +432,7 @@ static int _bf_restore_rec(struct bf_nft_restore *rs, uint32_t kind,
 			break;
 		r = _bf_replay(rs, p + 4, ml, NFT_MSG_NEWCHAIN,
 			       1u << NFTA_CHAIN_HANDLE | 1u << NFTA_CHAIN_USE,
-			       why, whylen);
+			       NULL, why, whylen);
 		if (r)
 			return r;
 		t = _bf_msg_table(w, p + 4, ml, NFTA_CHAIN_TABLE);
@@ -407,10 +452,39 @@ static int _bf_restore_rec(struct bf_nft_restore *rs, uint32_t kind,
 		}
 		return 0;
 	}
+	case BF_NFT_REC_SET: {
+		/* NEWSET wants a batch's NFTA_SET_ID, which a listing does
+		 * not carry: one for the replay, cleared after it. The name
+		 * is the listed one ("__set0" has no '%': kept as is). */
+		struct {
+			struct nlattr nla;
+			uint32_t id;
+		} sid = { { NLA_HDRLEN + 4, NFTA_SET_ID }, htonl(1) };
+		struct bf_nft_set *set;
+		char name[BF_NFT_NAME_MAX] = "";
+
+		r = _bf_replay(rs, p, len, NFT_MSG_NEWSET,
+			       1u << NFTA_SET_HANDLE | 1u << NFTA_SET_ID,
+			       &sid.nla, why, whylen);
+		if (r)
+			return r;
+		t = _bf_msg_table(w, p, len, NFTA_SET_TABLE);
+		_bf_msg_str(p, len, NFTA_SET_NAME, name, sizeof(name));
+		set = t ? bf_nft_set_find(t, name) : NULL;
+		if (!set)
+			break;
+		set->handle = _bf_msg_u64(p, len, NFTA_SET_HANDLE);
+		set->id = 0;
+		return 0;
+	}
+	case BF_NFT_REC_SETELEM:
+		return _bf_replay(rs, p, len, NFT_MSG_NEWSETELEM,
+				  1u << NFTA_SET_ELEM_LIST_SET_ID, NULL, why,
+				  whylen);
 	case BF_NFT_REC_RULE:
 		r = _bf_replay(rs, p, len, NFT_MSG_NEWRULE,
 			       1u << NFTA_RULE_HANDLE | 1u << NFTA_RULE_POSITION,
-			       why, whylen);
+			       NULL, why, whylen);
 		if (r)
 			return r;
 		handle = _bf_msg_u64(p, len, NFTA_RULE_HANDLE);

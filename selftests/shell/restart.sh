@@ -17,6 +17,12 @@
 #       pins are released at start, the others restored;
 #   (c) an in-place update after a restore (a rule added to a run of
 #       similar rules) updates the running program's map and filters;
+#   (c2) sets: a named set with a comment and elements, an address set,
+#       an anonymous set, an interval set, verdict maps (named and
+#       anonymous) jumping to a regular chain: the listing is
+#       byte-identical across a restart, what the sets drop is dropped
+#       and what they let pass passes before and after, and an element
+#       added after the restore is applied in place and filters;
 #   (d) kill -9 during a stream of batches, then a restart, $BF_RESTART_ROUNDS
 #       rounds (5; 50 for the issue's full run): each time the port the
 #       listing shows dropped is dropped and another port passes;
@@ -243,6 +249,84 @@ bf_check "... and filters (7017 dropped)" drops 7017
 bf_check "... and handles go on from where they were (handle $((last + 1)))" \
 	eval "bnft -a list chain ip $T g | grep -q 'dport 7017 drop # handle $((last + 1))\$'"
 
+# ---- (c2) sets across a restart: named (comment, elements), anonymous,
+# interval, verdict maps jumping to a regular chain
+S=s$$
+bnft -f - <<EOF || bf_not_ok "ruleset with sets in NS_B"
+table ip $S {
+	set ports {
+		type inet_service
+		comment "named set"
+		elements = { 4601, 4602 }
+	}
+	set srcs {
+		type ipv4_addr
+		elements = { $BF_A4, 10.250.0.1 }
+	}
+	set rng {
+		type inet_service
+		flags interval
+		elements = { 4620-4629, 4640-4649 }
+	}
+	map vm {
+		type inet_service : verdict
+		elements = { 4631 : jump dropper, 4632 : accept, 4633 : drop }
+	}
+	chain dropper {
+		udp dport 4631 counter drop
+		udp dport 4661 drop
+	}
+	chain in {
+		type filter hook input priority 30; policy accept;
+		udp dport @ports drop
+		udp dport { 4611, 4612 } drop comment "anonymous"
+		ip saddr @srcs udp dport 4650 drop
+		udp dport @rng drop
+		udp dport vmap @vm
+		udp dport vmap { 4661 : jump dropper, 4662 : drop }
+	}
+}
+EOF
+set_checks() { # WHEN
+	bf_check "sets $1: named set, 4601 dropped" drops 4601
+	bf_check "sets $1: 4603 (not in it) passes" passes 4603
+	bf_check "sets $1: anonymous set, 4612 dropped" drops 4612
+	bf_check "sets $1: address set, 4650 from $BF_A4 dropped" drops 4650
+	bf_check "sets $1: interval set, 4625 dropped" drops 4625
+	bf_check "sets $1: 4630 (between the intervals) passes" passes 4630
+	bf_check "sets $1: vmap, 4631 dropped by the jumped-to chain" drops 4631
+	bf_check "sets $1: vmap, 4632 accepted" passes 4632
+	bf_check "sets $1: vmap, 4633 dropped" drops 4633
+	bf_check "sets $1: anonymous vmap, 4661 dropped by the jumped-to chain" drops 4661
+	bf_check "sets $1: anonymous vmap, 4662 dropped" drops 4662
+}
+set_checks "before a restart"
+bnft -a list ruleset >"$bf_tmpdir/s.before"
+bf_check "sets: restart" restart
+bf_check "sets: the restart restored (log)" \
+	grep -q "restore: netns $NSINO: state and pins adopted" "$DLOG"
+bf_check "sets: the chain using them was adopted, not loaded afresh" \
+	eval "! grep -q 'loading it afresh' '$DLOG'"
+bnft -a list ruleset >"$bf_tmpdir/s.after"
+if cmp -s "$bf_tmpdir/s.before" "$bf_tmpdir/s.after"; then
+	bf_ok "sets: nft -a list ruleset byte-identical across a restart"
+else
+	bf_not_ok "sets: nft -a list ruleset byte-identical across a restart"
+	diff "$bf_tmpdir/s.before" "$bf_tmpdir/s.after" | head -20 | sed 's/^/#   /'
+fi
+set_checks "after a restart"
+ip0=$(grep -c "ruleset: chain 'in': rules updated in place" "$DLOG")
+bnft add element ip "$S" ports '{ 4603 }'
+bf_check "sets: an element added after the restore is listed" \
+	eval "bnft list set ip $S ports | grep -q '4601, 4602, 4603'"
+bf_check "... applied in place" \
+	test "$(grep -c "ruleset: chain 'in': rules updated in place" "$DLOG")" -gt "$ip0"
+bf_check "... and filters (4603 dropped)" drops 4603
+bf_check "... 4604 still passes" passes 4604
+bnft add element ip "$S" vm '{ 4634 : jump dropper }' &&
+	bnft add rule ip "$S" dropper udp dport 4634 drop
+bf_check "sets: a vmap element jumping, added after the restore, filters (4634 dropped)" drops 4634
+
 # ---- (d) kill -9 during a stream of batches
 bnft -f - <<EOF
 table ip k$$ {
@@ -309,6 +393,10 @@ cp "$bf_tmpdir/state.good" "$STATE"
 printf '\x63\x00\x00\x00' | dd of="$STATE" bs=1 seek=8 conv=notrunc 2>/dev/null
 bad_start "state of version 99"
 bf_check "foreign version: named as such" grep -q "version 99" "$bf_tmpdir/bad.log"
+cp "$bf_tmpdir/state.good" "$STATE"
+printf '\x01\x00\x00\x00' | dd of="$STATE" bs=1 seek=8 conv=notrunc 2>/dev/null
+bad_start "state of version 1 (before sets were saved)"
+bf_check "version 1: named as such" grep -q "version 1, this daemon reads version 2" "$bf_tmpdir/bad.log"
 cp "$bf_tmpdir/state.good" "$STATE"
 # Pins that do not match: another map pinned as the chain's counters.
 cdir=$BPFFS/bpfilter/netns-$NSINO/ip_$T/input
