@@ -1001,6 +1001,12 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		if (pin)
 			_bf_rs_pin_links(pend[i].base->rs);
 	}
+	/* The final pins hold what runs: this commit's staging goes before
+	 * the sweep, which then finds only what a dead daemon left. */
+	if (staged) {
+		bf_ruleset_unpin_dir(stage);
+		staged = false;
+	}
 	if (restoring && _bf_rs_pin_root)
 		_bf_rs_sweep(ctx, pend, n_pend);
 
