@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Expression emitters (codegen/expr.c), used by the program layout. */
+/* Expression emitters (codegen/expr.c, codegen/expr_set.c), used by the
+ * program layout. */
 #pragma once
 
 #include "codegen/cgen.h"
 
 /* Returned by a flavour's meta op when the key never exists at the hook. */
 #define BF_CG_NEVER 1
+
+/* Stack offset of nft register @reg in the register file. */
+static inline int bf_cg_reg_fp(unsigned int reg)
+{
+	return BF_FP_REGS + (int)reg * 4;
+}
 
 uint64_t bf_cg_bytes_le(const uint8_t *b, unsigned int len);
 int bf_cg_load_to_reg(struct bf_cg *cg, const struct bf_expr *e, int dst,
@@ -28,6 +35,8 @@ int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
  * the program's sets, or -1 (sticky error). Clobbers r0-r5. */
 int bf_cg_emit_set_lookup(struct bf_cg *cg, const char *name, uint8_t sreg,
 			  uint8_t len, int fail);
+/* The emitter of a lookup expression (codegen/expr_set.c). */
+void bf_cg_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail);
 
 /* The codegen stage of an expression kind. */
 struct bf_cg_expr_ops {
