@@ -726,7 +726,7 @@ order:
 
 /* Counters and verdicts need the rule around them (its counter slot, the
  * shared tails, the chain to inline): the rule layout emits them,
- * codegen/program.c. */
+ * codegen/chain.c. */
 static void _bf_emit_in_layout(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	bf_cg_fail(cg, -EINVAL, "internal: expression %s is not emitted here",

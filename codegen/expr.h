@@ -48,7 +48,7 @@ struct bf_cg_expr_ops {
 /* The ops of @type, or NULL for a type out of range. */
 const struct bf_cg_expr_ops *bf_cg_expr_ops_get(enum bf_expr_type type);
 /* Emit @e alone through its kind's ops. Counters and verdicts are emitted
- * by the rule layout (program.c): here they are an internal error. */
+ * by the rule layout (chain.c): here they are an internal error. */
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail);
 void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot);
 

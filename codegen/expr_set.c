@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Set lookups: the emitter of lookup expressions and the set lookup that
- * verdict maps share (codegen/program.c), each set copied from the table
+ * verdict maps share (codegen/chain.c), each set copied from the table
  * into the program's sets on first use.
  */
 #include <errno.h>
