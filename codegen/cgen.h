@@ -300,6 +300,15 @@ struct bf_cg {
 	int accept; /* the accept exit: the next chain on the hook, if any */
 };
 
+/* Registers the rule layout keeps across rules (codegen/chain.c,
+ * codegen/program.c). */
+#define BF_R_KEY BPF_REG_8 /* group value cache */
+#define BF_R_SLOT BPF_REG_9 /* counter slot for the shared tails */
+
+/* Emit the rules of @chain, then jump to @ret; a jump or goto inlines its
+ * target chain (codegen/chain.c). Returns the sticky error. */
+int bf_cg_emit_chain(struct bf_cg *cg, const struct bf_chain *chain, int ret);
+
 /* Leave the program with @verdict (accept or drop): an accept goes on to
  * the next chain of the hook (codegen/program.c). */
 void bf_cg_emit_verdict(struct bf_cg *cg, enum bf_verdict verdict);

@@ -15,11 +15,6 @@
 #include "codegen/cgen.h"
 #include "codegen/expr.h"
 
-static int _bf_reg_fp(unsigned int reg)
-{
-	return BF_FP_REGS + (int)reg * 4;
-}
-
 static const int _bf_win_fp[_BF_PAYLOAD_MAX] = {
 	[BF_PAYLOAD_LL] = BF_FP_WIN_LL,
 	[BF_PAYLOAD_NH] = BF_FP_WIN_NH,
@@ -131,7 +126,7 @@ static void _bf_zero_tail(struct bf_cg *cg, unsigned int dreg, unsigned int len)
 {
 	if (len % 4)
 		bf_cg_emit(cg, BF_ST_MEM(BPF_W, BPF_REG_10,
-					 _bf_reg_fp(dreg) + (int)(len / 4) * 4, 0));
+					 bf_cg_reg_fp(dreg) + (int)(len / 4) * 4, 0));
 }
 
 /* Make the payload bytes available on the stack; returns the stack offset
@@ -350,7 +345,7 @@ static void _bf_branch_order(struct bf_cg *cg, int fp, unsigned int len,
 static void _bf_emit_cmp(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	const struct bf_data *d = &e->cmp.data;
-	int fp = _bf_reg_fp(e->cmp.sreg);
+	int fp = bf_cg_reg_fp(e->cmp.sreg);
 	int match;
 
 	if (e->cmp.op == BF_CMP_EQ || e->cmp.op == BF_CMP_NEQ) {
@@ -364,7 +359,7 @@ static void _bf_emit_cmp(struct bf_cg *cg, const struct bf_expr *e, int fail)
 
 static void _bf_emit_range(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
-	int fp = _bf_reg_fp(e->range.sreg);
+	int fp = bf_cg_reg_fp(e->range.sreg);
 	unsigned int len = e->range.from.len;
 	int step = bf_cg_label_new(cg);
 	int match = bf_cg_label_new(cg);
@@ -384,8 +379,8 @@ static void _bf_emit_range(struct bf_cg *cg, const struct bf_expr *e, int fail)
 static void _bf_emit_bitwise(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	unsigned int len = e->bitwise.len;
-	int src = _bf_reg_fp(e->bitwise.sreg);
-	int dst = _bf_reg_fp(e->bitwise.dreg);
+	int src = bf_cg_reg_fp(e->bitwise.sreg);
+	int dst = bf_cg_reg_fp(e->bitwise.dreg);
 	unsigned int words = (len + 3) / 4;
 	uint32_t sh = e->bitwise.shift;
 
@@ -440,8 +435,8 @@ static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e, int fa
 {
 	unsigned int size = e->byteorder.size;
 	int sz = size == 8 ? BPF_DW : size == 4 ? BPF_W : BPF_H;
-	int src = _bf_reg_fp(e->byteorder.sreg);
-	int dst = _bf_reg_fp(e->byteorder.dreg);
+	int src = bf_cg_reg_fp(e->byteorder.sreg);
+	int dst = bf_cg_reg_fp(e->byteorder.dreg);
 
 	/* ntoh and hton are the same byte swap on a little-endian host. */
 	for (unsigned int off = 0; off + size <= e->byteorder.len; off += size) {
@@ -455,7 +450,7 @@ static void _bf_emit_byteorder(struct bf_cg *cg, const struct bf_expr *e, int fa
 static void _bf_emit_immediate(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	const struct bf_data *d = &e->immediate.data;
-	int dst = _bf_reg_fp(e->immediate.dreg);
+	int dst = bf_cg_reg_fp(e->immediate.dreg);
 	unsigned int done = 0;
 
 	_bf_zero_tail(cg, e->immediate.dreg, d->len);
@@ -474,13 +469,13 @@ static void _bf_emit_payload(struct bf_cg *cg, const struct bf_expr *e, int fail
 	int fp = _bf_payload_fetch(cg, e, fail);
 
 	_bf_zero_tail(cg, e->payload.dreg, e->payload.len);
-	_bf_copy_stack(cg, _bf_reg_fp(e->payload.dreg), fp, e->payload.len);
+	_bf_copy_stack(cg, bf_cg_reg_fp(e->payload.dreg), fp, e->payload.len);
 }
 
 static void _bf_emit_meta(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	unsigned int len = bf_meta_key_len(e->meta.key);
-	int dst = _bf_reg_fp(e->meta.dreg);
+	int dst = bf_cg_reg_fp(e->meta.dreg);
 	int r;
 
 	r = cg->flavour->meta(cg, e->meta.key, BPF_REG_1, dst, fail);
@@ -518,7 +513,7 @@ static void _bf_emit_meta_set(struct bf_cg *cg, const struct bf_expr *e, int fai
 			   bf_hook_to_str(cg->prog->hook));
 		return;
 	}
-	cg->flavour->meta_set(cg, e->meta_set.key, _bf_reg_fp(e->meta_set.sreg));
+	cg->flavour->meta_set(cg, e->meta_set.key, bf_cg_reg_fp(e->meta_set.sreg));
 }
 
 /* Is [reg, reg + len) read by exprs[from..n) before being overwritten? */
@@ -729,119 +724,9 @@ order:
 	return bf_cg_err(cg);
 }
 
-/* The index of set @name in the program's sets, copied from the table on
- * first use; -1 (sticky error) if the table has no such set. */
-static int _bf_cg_set_index(struct bf_cg *cg, const char *name)
-{
-	struct bf_program *p = cg->prog;
-	const struct bf_set *src;
-	struct bf_set_map *sets;
-	struct bf_set *copy = NULL;
-
-	for (size_t i = 0; i < p->n_sets; i++) {
-		if (!strncmp(p->sets[i].set->name, name, BF_NAME_MAX))
-			return (int)i;
-	}
-	src = bf_table_get_set(cg->table, name);
-	if (!src) {
-		bf_cg_fail(cg, -EINVAL, "no set '%s'", name);
-		return -1;
-	}
-	if (bf_set_new(&copy, src->name, src->key_len, src->flags)) {
-		bf_cg_fail(cg, -ENOMEM, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < src->n; i++) {
-		const uint8_t *k = src->keys + i * src->key_len;
-		const struct bf_set_verdict *v = (src->flags & BF_SET_F_VMAP) ?
-			&src->verdicts[src->values[i]] : NULL;
-
-		if (v ? bf_set_add_verdict_key(copy, k, src->prefix[i], v->code,
-					       v->chain) :
-			bf_set_add_key(copy, k, src->prefix[i])) {
-			bf_set_free(&copy);
-			bf_cg_fail(cg, -ENOMEM, "out of memory");
-			return -1;
-		}
-	}
-	sets = realloc(p->sets, (p->n_sets + 1) * sizeof(*sets));
-	if (!sets) {
-		bf_set_free(&copy);
-		bf_cg_fail(cg, -ENOMEM, "out of memory");
-		return -1;
-	}
-	p->sets = sets;
-	p->sets[p->n_sets] = (struct bf_set_map) {
-		.set = copy, .fd = -1, .inner_fd = -1,
-	};
-
-	return (int)p->n_sets++;
-}
-
-/* Key offset of an LPM trie lookup: {u32 prefixlen, key} in the scratch
- * slots below the register file (BF_FP_KEY and BF_FP_TMP, 24 bytes). */
-#define _BF_FP_LPM BF_FP_KEY
-#define _BF_LPM_KEY_MAX 20
-
-/* lookup: the key is the register file itself (registers hold it in
- * memory order, fields padded to 4 bytes as nf_tables concatenates
- * them), so an exact lookup costs no copy; an LPM trie needs its prefix
- * length in front of the key, built in the scratch slots. The set's map
- * is found through a one-entry array of maps (its key, a u32 zero, from
- * the keys map: no stack write), which an element change swaps. */
-int bf_cg_emit_set_lookup(struct bf_cg *cg, const char *name, uint8_t sreg,
-			  uint8_t len, int fail)
-{
-	int idx = _bf_cg_set_index(cg, name);
-	const struct bf_set *set;
-	int fp = _bf_reg_fp(sreg);
-
-	if (idx < 0)
-		return -1;
-	set = cg->prog->sets[idx].set;
-	if (set->flags & BF_SET_F_PREFIX) {
-		if (len > _BF_LPM_KEY_MAX) {
-			bf_cg_fail(cg, -EOPNOTSUPP,
-				   "prefix set '%s': key of %u bytes", set->name,
-				   len);
-			return -1;
-		}
-		bf_cg_emit(cg, BF_ST_MEM(BPF_W, BPF_REG_10, _BF_FP_LPM,
-					 (int32_t)(len * 8)));
-		for (unsigned int i = 0; i < len; i += 4) {
-			bf_cg_emit(cg, BF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10,
-						  fp + (int)i));
-			bf_cg_emit(cg, BF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1,
-						  _BF_FP_LPM + 4 + (int)i));
-		}
-		fp = _BF_FP_LPM;
-	}
-	bf_cg_emit_ld_map(cg, BPF_REG_2, BF_MAP_KEYS, BPF_PSEUDO_MAP_VALUE,
-			  BF_KEYS_OFF(0));
-	bf_cg_emit_ld_map(cg, BPF_REG_1, BF_MAP_SET0 + idx, BPF_PSEUDO_MAP_FD, 0);
-	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
-	/* Never empty: the check is for the verifier. */
-	bf_cg_emit_jmp(cg, BF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), fail);
-	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_1, BPF_REG_0));
-	bf_cg_emit(cg, BF_MOV64_REG(BPF_REG_2, BPF_REG_10));
-	bf_cg_emit(cg, BF_ALU64_IMM(BPF_ADD, BPF_REG_2, fp));
-	bf_cg_emit(cg, BF_CALL_HELPER(BPF_FUNC_map_lookup_elem));
-
-	return idx;
-}
-
-static void _bf_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail)
-{
-	if (bf_cg_emit_set_lookup(cg, e->lookup.set, e->lookup.sreg,
-				  e->lookup.len, fail) < 0)
-		return;
-	bf_cg_emit_jmp(cg, BF_JMP_IMM(e->lookup.invert ? BPF_JNE : BPF_JEQ,
-				      BPF_REG_0, 0, 0), fail);
-}
-
 /* Counters and verdicts need the rule around them (its counter slot, the
  * shared tails, the chain to inline): the rule layout emits them,
- * codegen/program.c. */
+ * codegen/chain.c. */
 static void _bf_emit_in_layout(struct bf_cg *cg, const struct bf_expr *e, int fail)
 {
 	bf_cg_fail(cg, -EINVAL, "internal: expression %s is not emitted here",
@@ -859,7 +744,7 @@ static const struct bf_cg_expr_ops _bf_cg_expr_ops[] = {
 	[BF_EXPR_IMMEDIATE] = { .emit = _bf_emit_immediate },
 	[BF_EXPR_COUNTER] = { .emit = _bf_emit_in_layout },
 	[BF_EXPR_VERDICT] = { .emit = _bf_emit_in_layout },
-	[BF_EXPR_LOOKUP] = { .emit = _bf_emit_lookup },
+	[BF_EXPR_LOOKUP] = { .emit = bf_cg_emit_lookup },
 	[BF_EXPR_VMAP] = { .emit = _bf_emit_in_layout },
 	[BF_EXPR_CT] = { .emit = _bf_emit_ct },
 	[BF_EXPR_META_SET] = { .emit = _bf_emit_meta_set },

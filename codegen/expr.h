@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Expression emitters (codegen/expr.c), used by the program layout. */
+/* Expression emitters (codegen/expr.c, codegen/expr_set.c), used by the
+ * program layout. */
 #pragma once
 
 #include "codegen/cgen.h"
 
 /* Returned by a flavour's meta op when the key never exists at the hook. */
 #define BF_CG_NEVER 1
+
+/* Stack offset of nft register @reg in the register file. */
+static inline int bf_cg_reg_fp(unsigned int reg)
+{
+	return BF_FP_REGS + (int)reg * 4;
+}
 
 uint64_t bf_cg_bytes_le(const uint8_t *b, unsigned int len);
 int bf_cg_load_to_reg(struct bf_cg *cg, const struct bf_expr *e, int dst,
@@ -28,6 +35,8 @@ int bf_cg_emit_fused(struct bf_cg *cg, const struct bf_expr *ex, size_t k,
  * the program's sets, or -1 (sticky error). Clobbers r0-r5. */
 int bf_cg_emit_set_lookup(struct bf_cg *cg, const char *name, uint8_t sreg,
 			  uint8_t len, int fail);
+/* The emitter of a lookup expression (codegen/expr_set.c). */
+void bf_cg_emit_lookup(struct bf_cg *cg, const struct bf_expr *e, int fail);
 
 /* The codegen stage of an expression kind. */
 struct bf_cg_expr_ops {
@@ -39,7 +48,7 @@ struct bf_cg_expr_ops {
 /* The ops of @type, or NULL for a type out of range. */
 const struct bf_cg_expr_ops *bf_cg_expr_ops_get(enum bf_expr_type type);
 /* Emit @e alone through its kind's ops. Counters and verdicts are emitted
- * by the rule layout (program.c): here they are an internal error. */
+ * by the rule layout (chain.c): here they are an internal error. */
 int bf_cg_emit_expr(struct bf_cg *cg, const struct bf_expr *e, int fail);
 void bf_cg_emit_counter_update(struct bf_cg *cg, int key_reg, uint32_t slot);
 
