@@ -116,6 +116,7 @@ $(BUILD)/tests/unit/%: selftests/unit/%.c $(LIB_OBJS) $(CODEGEN_OBJS) $(NFNL_UNI
 
 # The ruleset core and what it needs of the daemon, driven as a front-end.
 $(BUILD)/tests/e2e/test_ruleset: $(BUILD)/obj/daemon/ruleset.o \
+	$(BUILD)/obj/daemon/ruleset_pin.o \
 	$(BUILD)/obj/daemon/netns.o $(BUILD)/obj/daemon/front.o
 
 $(BUILD)/tests/e2e/%: selftests/e2e/%.c $(E2E_COMMON_OBJS) $(LIB_OBJS) $(CODEGEN_OBJS) | $(DEPS_STAMP)
@@ -177,7 +178,7 @@ FUZZ_DEPS_SRCS := $(wildcard nfnl/expr*.c) nfnl/nlattr.c $(LIB_SRCS)
 # (run in dry-run mode: generate, never load or attach). Nothing stubbed.
 FUZZ_EXTRA_fuzz_nft_msg := $(wildcard nfnl/nft_*.c) nfnl/transport.c \
 	daemon/client.c daemon/request.c daemon/front.c daemon/netns.c \
-	daemon/ruleset.c daemon/persist.c $(CODEGEN_SRCS)
+	daemon/ruleset.c daemon/ruleset_pin.c daemon/persist.c $(CODEGEN_SRCS)
 FUZZ_LIBS_fuzz_nft_msg = $(LIBS_BPF)
 # The persisted state: the file and the nft section (daemon/persist.c,
 # nfnl/nft_persist.c), with what they reach.

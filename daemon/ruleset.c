@@ -10,6 +10,8 @@
  *   netfilter hook, one family   -> one netfilter link
  *   netfilter hook, IPv4 + IPv6  -> two netfilter links (inet)
  *   TC / XDP hook with a device  -> a TCX or XDP link
+ *
+ * Pins (persistent mode), staging and restore are in ruleset_pin.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,10 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <bpfilter/helpers.h>
 #include <bpfilter/logger.h>
@@ -29,38 +28,9 @@
 #include "codegen/codegen.h"
 #include "daemon/netns.h"
 #include "daemon/ruleset.h"
-
-/* Longest pin path. */
-#define BF_RS_PATH_MAX 4096
-
-struct bf_rs_chain {
-	/* Priority the programs were built and attached for. */
-	int32_t prio;
-	size_t n;
-	struct bf_program *progs[2];
-	struct bf_link *links[2];
-	/* Pins (persistent mode): the netns folder, the chain's folder
-	 * (below it, the programs' when there are two). NULL: not pinned. */
-	char *ns_dir;
-	char *dir;
-};
-
-struct bf_rs_pending {
-	struct bf_rs_base *base;
-	size_t table;
-	size_t idx;
-	struct bf_rs_chain *rs; /* new programs, then new links */
-	/* The running programs take the new rules in place (their maps are
-	 * updated, rs holds no program): codegen/update.c. */
-	bool in_place;
-	struct bf_update *ups[2];
-	/* Restore: the pinned programs the new ones replace (stand-ins). */
-	struct bf_program *adopted[2];
-};
+#include "daemon/ruleset_priv.h"
 
 static bool _bf_rs_dry_run;
-/* <bpffs>/bpfilter, or NULL: transient, nothing pinned. */
-static char *_bf_rs_pin_root;
 /* The daemon is stopping: handles are released, pins left running. */
 static bool _bf_rs_stopping;
 /* Tests: die by SIGKILL right after the first swap of a running program,
@@ -69,7 +39,7 @@ static bool _bf_rs_test_crash;
 
 /* Messages are cut to the caller's buffer, on purpose. */
 __attribute__((format(printf, 3, 4)))
-static void _bf_rs_msg(char *msg, size_t len, const char *fmt, ...)
+void bf_rs_msg(char *msg, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -88,17 +58,6 @@ int bf_ruleset_tick(void)
 	return bf_codegen_reap() ? 500 : -1;
 }
 
-int bf_ruleset_set_pin_root(const char *bpffs)
-{
-	char *root = NULL;
-
-	if (bpffs && asprintf(&root, "%s/bpfilter", bpffs) < 0)
-		return -ENOMEM;
-	free(_bf_rs_pin_root);
-	_bf_rs_pin_root = root;
-	return 0;
-}
-
 void bf_ruleset_set_stopping(void)
 {
 	_bf_rs_stopping = true;
@@ -107,169 +66,6 @@ void bf_ruleset_set_stopping(void)
 void bf_ruleset_set_test_crash(bool crash)
 {
 	_bf_rs_test_crash = crash;
-}
-
-/* A file name from an object name: bpffs refuses '.', and '/' would be a
- * folder. Both become '_'. */
-static void _bf_rs_name(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s", name);
-	for (char *c = buf; *c; c++) {
-		if (*c == '/' || *c == '.')
-			*c = '_';
-	}
-}
-
-/* The folder of the programs of chain @h (program @k of two: ipv4, ipv6). */
-static void _bf_rs_prog_dir(const struct bf_rs_chain *h, size_t k, char *buf,
-			    size_t len)
-{
-	if (h->n == 2)
-		snprintf(buf, len, "%s/%s", h->dir, k ? "ipv6" : "ipv4");
-	else
-		snprintf(buf, len, "%s", h->dir);
-}
-
-/* Folder of the attach point of program @prog: what makes it one point. */
-static void _bf_rs_point_dir(const struct bf_rs_chain *h,
-			     const struct bf_program *prog, char *buf,
-			     size_t len)
-{
-	enum bf_hook hook = bf_program_hook(prog);
-	char what[256];
-
-	switch (hook) {
-	case BF_HOOK_XDP:
-	case BF_HOOK_TC_INGRESS:
-	case BF_HOOK_TC_EGRESS:
-		_bf_rs_name(what, sizeof(what), bf_program_ifname(prog));
-		break;
-	case BF_HOOK_CGROUP_SKB_INGRESS:
-	case BF_HOOK_CGROUP_SKB_EGRESS:
-		_bf_rs_name(what, sizeof(what), bf_program_cgroup(prog));
-		break;
-	default:
-		snprintf(what, sizeof(what), "%s_%d",
-			 bf_program_nfproto(prog) == BF_NFPROTO_IPV6 ? "ipv6" : "ipv4",
-			 bf_program_priority(prog));
-		break;
-	}
-	snprintf(buf, len, "%s/dispatch/%s_%s", h->ns_dir, bf_hook_to_str(hook),
-		 what);
-}
-
-/* Remove @path and its parents up to @stop (excluded) while empty. */
-static void _bf_rs_rmdirs(const char *path, const char *stop)
-{
-	char buf[BF_RS_PATH_MAX];
-	size_t l = strlen(stop);
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	while (strlen(buf) > l && !strncmp(buf, stop, l)) {
-		char *slash;
-
-		if (rmdir(buf))
-			return;
-		slash = strrchr(buf, '/');
-		if (!slash)
-			return;
-		*slash = '\0';
-	}
-}
-
-/* Take @h's pins away: the chain is gone. */
-static void _bf_rs_unpin(struct bf_rs_chain *h)
-{
-	char dir[BF_RS_PATH_MAX];
-
-	if (!h->dir)
-		return;
-	for (size_t k = 0; k < h->n; k++) {
-		if (!h->progs[k])
-			continue;
-		_bf_rs_prog_dir(h, k, dir, sizeof(dir));
-		bf_program_unpin(h->progs[k], dir);
-	}
-	_bf_rs_rmdirs(h->dir, _bf_rs_pin_root);
-}
-
-/* The chain folder of base chain @name of @ir in @ctx's netns. */
-static int _bf_rs_chain_dir(const struct bf_netns_ctx *ctx,
-			    const struct bf_table *ir, const char *name,
-			    char *buf, size_t len)
-{
-	char ns_dir[BF_RS_PATH_MAX], table[256], chain[256];
-
-	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)))
-		return -ENOENT;
-	_bf_rs_name(table, sizeof(table), ir->name);
-	_bf_rs_name(chain, sizeof(chain), name);
-	if ((size_t)snprintf(buf, len, "%s/%s_%s/%s", ns_dir,
-			     bf_family_to_str(ir->family), table, chain) >= len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/*
- * Pin the new programs of pending chain @p in their folder (the old
- * program's files there are replaced one by one, atomically), and take
- * the old folder away when the chain was renamed. Before the handle takes
- * them (_bf_rs_keep()), while the old programs are known. Logged, not
- * fatal: the commit is visible already.
- */
-static void _bf_rs_pin_progs(const struct bf_netns_ctx *ctx,
-			     const struct bf_table *ir, struct bf_rs_pending *p)
-{
-	char ns_dir[BF_RS_PATH_MAX], dir[BF_RS_PATH_MAX], pdir[BF_RS_PATH_MAX];
-	struct bf_rs_chain *h = p->rs, *old = p->base->rs;
-	int r;
-
-	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)) ||
-	    _bf_rs_chain_dir(ctx, ir, p->base->name, dir, sizeof(dir))) {
-		bf_err("ruleset: chain '%s': pin path too long", p->base->name);
-		return;
-	}
-	h->dir = strdup(dir);
-	h->ns_dir = strdup(ns_dir);
-	if (!h->dir || !h->ns_dir) {
-		bf_err("ruleset: cannot pin %s: out of memory", dir);
-		return;
-	}
-	for (size_t k = 0; k < h->n; k++) {
-		_bf_rs_prog_dir(h, k, pdir, sizeof(pdir));
-		r = bf_program_pin(h->progs[k], pdir);
-		if (r)
-			bf_err("ruleset: cannot pin chain programs in %s: %s",
-			       pdir, strerror(-r));
-	}
-	if (old && old->dir && strcmp(old->dir, h->dir))
-		_bf_rs_unpin(old);
-}
-
-/* Pin the attach points of @h's links. */
-static void _bf_rs_pin_links(struct bf_rs_chain *h)
-{
-	char pdir[BF_RS_PATH_MAX];
-	int r;
-
-	for (size_t k = 0; h->ns_dir && k < h->n; k++) {
-		if (!h->links[k])
-			continue;
-		_bf_rs_point_dir(h, h->progs[k], pdir, sizeof(pdir));
-		r = bf_link_pin(h->links[k], pdir);
-		if (r)
-			bf_err("ruleset: cannot pin the attach point %s: %s", pdir,
-			       strerror(-r));
-	}
-}
-
-int bf_ruleset_netns_dir(const struct bf_netns_ctx *ctx, char *buf, size_t len)
-{
-	if (!_bf_rs_pin_root)
-		return -ENOENT;
-	snprintf(buf, len, "%s/netns-%llu", _bf_rs_pin_root,
-		 (unsigned long long)ctx->ino);
-	return 0;
 }
 
 void bf_rs_chain_free(struct bf_rs_chain **rs)
@@ -283,7 +79,7 @@ void bf_rs_chain_free(struct bf_rs_chain **rs)
 	 * filtering (fail-closed); not pinned, it goes with the fds. */
 	keep = _bf_rs_stopping;
 	if (!keep)
-		_bf_rs_unpin(h);
+		bf_rs_unpin(h);
 	for (size_t i = 0; i < h->n; i++) {
 		if (keep)
 			bf_link_release(&h->links[i]);
@@ -295,7 +91,7 @@ void bf_rs_chain_free(struct bf_rs_chain **rs)
 		char d[BF_RS_PATH_MAX];
 
 		snprintf(d, sizeof(d), "%s/dispatch", h->ns_dir);
-		_bf_rs_rmdirs(d, _bf_rs_pin_root);
+		bf_rs_rmdirs(d, bf_rs_pin_root);
 	}
 	free(h->dir);
 	free(h->ns_dir);
@@ -353,18 +149,18 @@ static int _bf_rs_prepare(struct bf_table *ir, const struct bf_rs_base *b,
 	struct bf_chain *irc = bf_table_get_chain(ir, b->name);
 
 	if (!irc || !irc->base) {
-		_bf_rs_msg(msg, msglen, "chain '%s': no such base chain in table '%s'",
-			   b->name, ir->name);
+		bf_rs_msg(msg, msglen, "chain '%s': no such base chain in table '%s'",
+			  b->name, ir->name);
 		return -EINVAL;
 	}
 	if (b->ifname && strlen(b->ifname) >= sizeof(irc->ifname)) {
-		_bf_rs_msg(msg, msglen, "chain '%s': device name '%s' is too long",
-			   b->name, b->ifname);
+		bf_rs_msg(msg, msglen, "chain '%s': device name '%s' is too long",
+			  b->name, b->ifname);
 		return -EINVAL;
 	}
 	if (b->cgroup && strlen(b->cgroup) >= sizeof(irc->cgroup)) {
-		_bf_rs_msg(msg, msglen, "chain '%s': cgroup path '%s' is too long",
-			   b->name, b->cgroup);
+		bf_rs_msg(msg, msglen, "chain '%s': cgroup path '%s' is too long",
+			  b->name, b->cgroup);
 		return -EINVAL;
 	}
 	irc->hook = b->hook;
@@ -382,248 +178,6 @@ static int _bf_rs_prepare(struct bf_table *ir, const struct bf_rs_base *b,
  * programs in place (@ups, codegen/update.c), or new programs, loaded
  * (*@out). An inet chain's two programs go the same way.
  */
-
-/*
- * Description blob of a handle (bf_rs_chain_describe()):
- *   u32 magic "BFR1", u32 number of programs, then per program
- *   u32 length, the codegen description (bf_program_describe()).
- */
-#define BF_RS_DESC_MAGIC 0x31524642u
-
-int bf_rs_chain_describe(const struct bf_rs_chain *rs, void **buf,
-			 size_t *len)
-{
-	void *d[2] = { NULL, NULL };
-	size_t dl[2] = { 0, 0 }, size = 8, n = rs ? rs->n : 0;
-	uint8_t *out, *p;
-	int r = 0;
-
-	for (size_t k = 0; k < n && !r; k++) {
-		if (!rs->progs[k])
-			return -ENOENT;
-		r = bf_program_describe(rs->progs[k], &d[k], &dl[k]);
-		size += 4 + dl[k];
-	}
-	out = r ? NULL : malloc(size);
-	if (!out) {
-		free(d[0]);
-		free(d[1]);
-		return r ? r : -ENOMEM;
-	}
-	p = out;
-	*(uint32_t *)p = BF_RS_DESC_MAGIC;
-	*(uint32_t *)(p + 4) = (uint32_t)n;
-	p += 8;
-	for (size_t k = 0; k < n; k++) {
-		*(uint32_t *)p = (uint32_t)dl[k];
-		memcpy(p + 4, d[k], dl[k]);
-		p += 4 + dl[k];
-		free(d[k]);
-	}
-	*buf = out;
-	*len = size;
-	return 0;
-}
-
-/*
- * The pinned programs of base chain @b, as stand-ins to generate against
- * (same counter slots, the same counters map). Nothing pinned (a
- * crash before the pin, a dormant chain's folder removed by hand): the
- * chain is loaded afresh, with a warning.
- */
-static int _bf_rs_adopt(const struct bf_netns_ctx *ctx, struct bf_table *ir,
-			const struct bf_rs_base *b, struct bf_rs_chain *h,
-			const int *nfproto, struct bf_program **adopted,
-			char *msg, size_t msglen)
-{
-	const uint8_t *p = b->adopt;
-	size_t len = b->adopt_len;
-	char dir[BF_RS_PATH_MAX], pdir[BF_RS_PATH_MAX];
-	int r;
-
-	if (!_bf_rs_pin_root)
-		return 0;
-	if (len < 8 || *(const uint32_t *)p != BF_RS_DESC_MAGIC ||
-	    *(const uint32_t *)(p + 4) != h->n) {
-		_bf_rs_msg(msg, msglen, "chain '%s': bad program description in the state",
-			   b->name);
-		return -EBADMSG;
-	}
-	p += 8;
-	len -= 8;
-	r = _bf_rs_chain_dir(ctx, ir, b->name, dir, sizeof(dir));
-	if (r) {
-		_bf_rs_msg(msg, msglen, "chain '%s': pin path: %s", b->name,
-			   strerror(-r));
-		return r;
-	}
-	for (size_t k = 0; k < h->n; k++) {
-		uint32_t dl;
-
-		if (len < 4 || (dl = *(const uint32_t *)p) > len - 4) {
-			_bf_rs_msg(msg, msglen, "chain '%s': truncated program description",
-				   b->name);
-			return -EBADMSG;
-		}
-		if ((size_t)snprintf(pdir, sizeof(pdir), "%s%s", dir,
-				     h->n == 2 ? (k ? "/ipv6" : "/ipv4") : "") >=
-		    sizeof(pdir))
-			return -ENAMETOOLONG;
-		r = bf_program_adopt(&adopted[k], pdir, ir, b->name, nfproto[k],
-				     p + 4, dl, msg, msglen);
-		if (r == -ENOENT) {
-			bf_warn("restore: chain '%s': nothing pinned in %s, loading it afresh",
-				b->name, pdir);
-			r = 0;
-		}
-		if (r) {
-			char tmp[256];
-
-			snprintf(tmp, sizeof(tmp), "%s", msg);
-			_bf_rs_msg(msg, msglen, "chain '%s': pins that do not match the state: %s",
-				   b->name, tmp);
-			return r;
-		}
-		p += 4 + dl;
-		len -= 4 + dl;
-	}
-	return 0;
-}
-
-/* Restore: put the new programs of @p where their pinned ones ran. */
-static int _bf_rs_adopt_links(const struct bf_netns_ctx *ctx,
-			      const struct bf_table *ir,
-			      struct bf_rs_pending *p)
-{
-	struct bf_rs_chain *h = p->rs;
-	char pdir[BF_RS_PATH_MAX];
-	bool any = false;
-
-	if (p->in_place || p->base->dormant)
-		return -ENOENT;
-	for (size_t k = 0; k < h->n; k++) {
-		struct bf_rs_chain tmp = *h;
-		char ns_dir[BF_RS_PATH_MAX];
-		int r;
-
-		if (!p->adopted[k])
-			continue;
-		bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir));
-		tmp.ns_dir = ns_dir;
-		_bf_rs_point_dir(&tmp, h->progs[k], pdir, sizeof(pdir));
-		r = bf_link_adopt(&h->links[k], h->progs[k], p->adopted[k], pdir);
-		if (r) {
-			/* Attached as a new chain instead (_bf_rs_attach_one()). */
-			bf_warn("restore: chain '%s': attach point %s: %s; attaching it afresh",
-				p->base->name, pdir, strerror(-r));
-			continue;
-		}
-		any = true;
-	}
-	(void)ir;
-	return any ? 0 : -ENOENT;
-}
-
-/* Is @path one of the folders of @pend (chains, their attach points)? */
-static bool _bf_rs_in_use(const char *path, const struct bf_rs_pending *pend,
-			  size_t n_pend)
-{
-	for (size_t i = 0; i < n_pend; i++) {
-		const struct bf_rs_chain *h = pend[i].base->rs;
-		char pdir[BF_RS_PATH_MAX];
-
-		if (!h || !h->dir)
-			continue;
-		if (!strcmp(h->dir, path))
-			return true;
-		for (size_t k = 0; k < h->n; k++) {
-			if (!h->links[k] || !h->progs[k])
-				continue;
-			_bf_rs_point_dir(h, h->progs[k], pdir, sizeof(pdir));
-			if (!strcmp(pdir, path))
-				return true;
-		}
-	}
-	return false;
-}
-
-/* rm -r of a folder of pins. */
-void bf_ruleset_unpin_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (!d) {
-		(void)unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		char sub[BF_RS_PATH_MAX];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path,
-				     e->d_name) >= sizeof(sub))
-			continue;
-		if (e->d_type == DT_DIR)
-			bf_ruleset_unpin_dir(sub);
-		else
-			(void)unlink(sub);
-	}
-	closedir(d);
-	(void)rmdir(path);
-}
-
-/*
- * After a restore, the netns folder holds exactly what was restored: a
- * folder the state does not know (a chain pinned by a daemon killed before
- * it saved the state naming it) is unpinned, so the datapath runs what the
- * listing shows.
- */
-static void _bf_rs_sweep(const struct bf_netns_ctx *ctx,
-			 const struct bf_rs_pending *pend, size_t n_pend)
-{
-	char ns_dir[BF_RS_PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-
-	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)))
-		return;
-	d = opendir(ns_dir);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char sub[BF_RS_PATH_MAX];
-		struct dirent *f;
-		DIR *sd;
-
-		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", ns_dir,
-				     e->d_name) >= sizeof(sub))
-			continue;
-		sd = opendir(sub);
-		if (!sd)
-			continue;
-		while ((f = readdir(sd))) {
-			char leaf[BF_RS_PATH_MAX];
-
-			if (f->d_name[0] == '.')
-				continue;
-			if ((size_t)snprintf(leaf, sizeof(leaf), "%s/%s", sub,
-					     f->d_name) >= sizeof(leaf))
-				continue;
-			if (_bf_rs_in_use(leaf, pend, n_pend))
-				continue;
-			bf_warn("restore: %s is not in the state: unpinned", leaf);
-			bf_ruleset_unpin_dir(leaf);
-		}
-		closedir(sd);
-		(void)rmdir(sub);
-	}
-	closedir(d);
-}
-
 static int _bf_rs_compile(const struct bf_netns_ctx *ctx, struct bf_table *ir,
 			  const struct bf_rs_base *b, struct bf_rs_chain **out,
 			  struct bf_update **ups, bool *in_place,
@@ -656,7 +210,7 @@ static int _bf_rs_compile(const struct bf_netns_ctx *ctx, struct bf_table *ir,
 
 	/* Restore: the programs pinned by the daemon before. */
 	if (b->adopt && !old && !_bf_rs_dry_run) {
-		r = _bf_rs_adopt(ctx, ir, b, h, nfproto, adopted, msg, msglen);
+		r = bf_rs_adopt(ctx, ir, b, h, nfproto, adopted, msg, msglen);
 		if (r) {
 			bf_rs_chain_free(&h);
 			return r;
@@ -703,8 +257,8 @@ static int _bf_rs_compile(const struct bf_netns_ctx *ctx, struct bf_table *ir,
 
 			if (l > 160)
 				tail = log + l - 160;
-			_bf_rs_msg(msg, msglen, "chain '%s': the kernel refused the program: %s",
-				   b->name, tail);
+			bf_rs_msg(msg, msglen, "chain '%s': the kernel refused the program: %s",
+				  b->name, tail);
 		}
 	}
 	if (r) {
@@ -737,8 +291,8 @@ static int _bf_rs_attach_one(struct bf_rs_pending *p, char *msg, size_t msglen)
 			r = bf_update_apply(p->ups[i]);
 		if (!r)
 			return 0;
-		_bf_rs_msg(msg, msglen, "chain '%s': map update failed: %s",
-			   b->name, strerror(-r));
+		bf_rs_msg(msg, msglen, "chain '%s': map update failed: %s",
+			  b->name, strerror(-r));
 		for (i--; i-- > 0;)
 			(void)bf_update_undo(p->ups[i]);
 		return r;
@@ -752,7 +306,7 @@ static int _bf_rs_attach_one(struct bf_rs_pending *p, char *msg, size_t msglen)
 				break;
 		}
 		if (b->dormant || h->links[i])
-			continue; /* dormant, or adopted (_bf_rs_adopt_links()) */
+			continue; /* dormant, or adopted (bf_rs_adopt_links()) */
 		if (old && old->links[i]) {
 			r = bf_link_replace(old->links[i], h->progs[i],
 					    old->progs[i]);
@@ -770,8 +324,8 @@ static int _bf_rs_attach_one(struct bf_rs_pending *p, char *msg, size_t msglen)
 	if (!r)
 		return 0;
 
-	_bf_rs_msg(msg, msglen, "chain '%s': attach failed: %s", b->name,
-		   strerror(-r));
+	bf_rs_msg(msg, msglen, "chain '%s': attach failed: %s", b->name,
+		  strerror(-r));
 	while (i-- > 0 && !b->dormant) {
 		if (old && old->links[i])
 			(void)bf_link_replace(old->links[i], old->progs[i], NULL);
@@ -820,7 +374,7 @@ static void _bf_rs_keep(struct bf_rs_pending *p)
 		if (b->dormant)
 			bf_link_free(&b->rs->links[k]);
 		/* Its pins were replaced by the new program's
-		 * (_bf_rs_pin_progs()). */
+		 * (bf_rs_pin_progs()). */
 		bf_program_free(&b->rs->progs[k]);
 		b->rs->progs[k] = TAKE_PTR(h->progs[k]);
 		/* Attached now, having had no device before or waking up. */
@@ -844,39 +398,6 @@ static void _bf_rs_fail(struct bf_rs_error *err, enum bf_rs_stage stage,
 	err->base = base;
 }
 
-/*
- * Pin the new programs of @pend under <netns>/staging/<i>_<k> before
- * they are swapped in; removed once the commit is over (the final pins
- * hold them then, or they were not taken). True if anything was staged.
- */
-static bool _bf_rs_stage(const struct bf_netns_ctx *ctx,
-			 struct bf_rs_pending *pend, size_t n_pend, char *stage,
-			 size_t len)
-{
-	char ns_dir[BF_RS_PATH_MAX], dir[BF_RS_PATH_MAX];
-	bool any = false;
-
-	if (bf_ruleset_netns_dir(ctx, ns_dir, sizeof(ns_dir)) ||
-	    (size_t)snprintf(stage, len, "%s/staging", ns_dir) >= len)
-		return false;
-	for (size_t i = 0; i < n_pend; i++) {
-		const struct bf_rs_chain *h = pend[i].rs;
-
-		for (size_t k = 0; !pend[i].in_place && h && k < h->n; k++) {
-			int r;
-
-			if ((size_t)snprintf(dir, sizeof(dir), "%s/%zu_%zu", stage,
-					     i, k) >= sizeof(dir))
-				continue;
-			r = bf_program_pin(h->progs[k], dir);
-			if (r)
-				bf_warn("ruleset: cannot stage pins in %s: %s", dir,
-					strerror(-r));
-			any = true;
-		}
-	}
-	return any;
-}
 
 int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		      size_t n_tables, struct bf_rs_error *err)
@@ -898,7 +419,7 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 	if (n_pend) {
 		pend = calloc(n_pend, sizeof(*pend));
 		if (!pend) {
-			_bf_rs_msg(err->msg, sizeof(err->msg), "out of memory");
+			bf_rs_msg(err->msg, sizeof(err->msg), "out of memory");
 			return -ENOMEM;
 		}
 	}
@@ -927,23 +448,23 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 	/* Staged pins: a program swapped in holds its next array (and so the
 	 * chains after it) from the moment packets reach it, even if the
 	 * daemon dies before the final pins. */
-	if (_bf_rs_pin_root && !_bf_rs_dry_run)
-		staged = _bf_rs_stage(ctx, pend, n_pend, stage, sizeof(stage));
+	if (bf_rs_pin_root && !_bf_rs_dry_run)
+		staged = bf_rs_stage_pins(ctx, pend, n_pend, stage, sizeof(stage));
 
 	/* 2. Attach or swap, in the client's netns. */
 	if (n_pend && !_bf_rs_dry_run) {
 		r = bf_netns_enter(ctx, &saved);
 		if (r) {
-			_bf_rs_msg(err->msg, sizeof(err->msg),
-				   "cannot enter the client's network namespace: %s",
-				   strerror(-r));
+			bf_rs_msg(err->msg, sizeof(err->msg),
+				  "cannot enter the client's network namespace: %s",
+				  strerror(-r));
 			_bf_rs_fail(err, BF_RS_STAGE_NETNS, SIZE_MAX, SIZE_MAX);
 			goto out;
 		}
 	}
 	for (size_t i = 0; i < n_pend && !_bf_rs_dry_run && !r; i++) {
 		restoring |= pend[i].base->adopt != NULL;
-		if (!_bf_rs_adopt_links(ctx, tables[pend[i].table].ir, &pend[i]))
+		if (!bf_rs_adopt_links(ctx, tables[pend[i].table].ir, &pend[i]))
 			adopted = true;
 	}
 	if (adopted) {
@@ -953,9 +474,9 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		if (r) {
 			/* Some points switched: nothing to go back to. */
 			_bf_rs_stopping = true;
-			_bf_rs_msg(err->msg, sizeof(err->msg),
-				   "cannot switch the pinned attach points to the restored programs: %s",
-				   strerror(-r));
+			bf_rs_msg(err->msg, sizeof(err->msg),
+				  "cannot switch the pinned attach points to the restored programs: %s",
+				  strerror(-r));
 			_bf_rs_fail(err, BF_RS_STAGE_ATTACH, SIZE_MAX, SIZE_MAX);
 		}
 	}
@@ -992,14 +513,14 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 
 	/* 3. The handles take the new programs and links, pinned. */
 	for (size_t i = 0; i < n_pend; i++) {
-		bool pin = !pend[i].in_place && _bf_rs_pin_root &&
+		bool pin = !pend[i].in_place && bf_rs_pin_root &&
 			   !_bf_rs_dry_run;
 
 		if (pin)
-			_bf_rs_pin_progs(ctx, tables[pend[i].table].ir, &pend[i]);
+			bf_rs_pin_progs(ctx, tables[pend[i].table].ir, &pend[i]);
 		_bf_rs_keep(&pend[i]);
 		if (pin)
-			_bf_rs_pin_links(pend[i].base->rs);
+			bf_rs_pin_links(pend[i].base->rs);
 	}
 	/* The final pins hold what runs: this commit's staging goes before
 	 * the sweep, which then finds only what a dead daemon left. */
@@ -1007,8 +528,8 @@ int bf_ruleset_commit(struct bf_netns_ctx *ctx, struct bf_rs_table *tables,
 		bf_ruleset_unpin_dir(stage);
 		staged = false;
 	}
-	if (restoring && _bf_rs_pin_root)
-		_bf_rs_sweep(ctx, pend, n_pend);
+	if (restoring && bf_rs_pin_root)
+		bf_rs_sweep(ctx, pend, n_pend);
 
 out:
 	if (staged)
