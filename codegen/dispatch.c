@@ -180,6 +180,16 @@ static size_t _bf_index(const struct bf_dispatch *d, const struct bf_link *l)
 	return d->n;
 }
 
+/* Take member @i (if any) out of @d's list; nothing else changes. */
+static void _bf_member_remove(struct bf_dispatch *d, size_t i)
+{
+	if (i >= d->n)
+		return;
+	memmove(&d->members[i], &d->members[i + 1],
+		(d->n - i - 1) * sizeof(*d->members));
+	d->n--;
+}
+
 /* The array that leads to member @i, and the program after it. */
 static int _bf_pred(const struct bf_dispatch *d, size_t i)
 {
@@ -514,15 +524,12 @@ void bf_link_free(struct bf_link **link)
 	i = _bf_index(d, l);
 	if (d->adopting) {
 		/* Nothing of it is visible yet: the point runs what it ran. */
-		if (i < d->n) {
-			memmove(&d->members[i], &d->members[i + 1],
-				(d->n - i - 1) * sizeof(*d->members));
-			d->n--;
-		}
+		_bf_member_remove(d, i);
 		if (!d->n)
 			_bf_dispatch_free(d, false);
 		close(l->prog_fd);
 		close(l->next_fd);
+		bf_ct_ref_put(&l->ct);
 		free(l);
 		*link = NULL;
 		return;
@@ -537,9 +544,7 @@ void bf_link_free(struct bf_link **link)
 				bf_err("link: cannot unlink a %s chain: %s",
 				       bf_hook_to_str(l->hook), strerror(-r));
 		}
-		memmove(&d->members[i], &d->members[i + 1],
-			(d->n - i - 1) * sizeof(*d->members));
-		d->n--;
+		_bf_member_remove(d, i);
 	}
 	if (!d->n)
 		_bf_dispatch_free(d, true);
@@ -561,12 +566,10 @@ void bf_link_release(struct bf_link **link)
 	l = *link;
 	d = l->d;
 	i = _bf_index(d, l);
-	/* No splice: the chain stays in the list packets see. */
-	if (i < d->n) {
-		memmove(&d->members[i], &d->members[i + 1],
-			(d->n - i - 1) * sizeof(*d->members));
-		d->n--;
-	}
+	/* No splice: the chain stays in the list packets see. Its conntrack
+	 * reference is not put either: the anchor goes with the daemon's
+	 * socket, not before the pinned programs that read ct. */
+	_bf_member_remove(d, i);
 	if (!d->n)
 		_bf_dispatch_free(d, false);
 	close(l->prog_fd);
