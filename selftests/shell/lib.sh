@@ -346,3 +346,46 @@ bf_counter_eq() {
 	bf_log "counter $2: '${n}' (want $3)"
 	return 1
 }
+
+# bf_nft_setup [DAEMON_FLAG...]: what the tests of unmodified nft through
+# bpfilter share. Skips (exit 4) unless nft and the build are there; sets
+# the cleanup trap; makes namespaces A and B joined by a veth
+# (bf_netns_setup); starts a transient daemon of its own (runtime directory
+# $RUNDIR, log $bf_tmpdir/daemon.log) with DAEMON_FLAG...; defines bnft
+# (bfexec nft in NS_B, served by that daemon). Sets NFT, BDIR, BPFILTER,
+# BFEXEC and RUNDIR.
+bf_nft_setup() {
+	local f
+	NFT=${NFT:-/usr/sbin/nft}
+	case $BUILD in
+	/*) BDIR=$BUILD ;;
+	*) BDIR=$BF_ROOT/$BUILD ;;
+	esac
+	BPFILTER=$BDIR/bpfilter
+	BFEXEC=$BDIR/bfexec
+	RUNDIR=
+
+	bf_require nft
+	[ -x "$NFT" ] || bf_skip "no $NFT"
+	for f in "$BPFILTER" "$BFEXEC" "$BDIR/libbpfilter-preload.so"; do
+		[ -e "$f" ] || bf_skip "$f not built"
+	done
+
+	trap bf_cleanup EXIT
+	trap 'exit $KSFT_FAIL' INT TERM HUP
+
+	bf_netns_setup || bf_skip "cannot set up namespaces and veth"
+
+	RUNDIR=$bf_tmpdir/run
+	"$BPFILTER" --runtime-dir "$RUNDIR" -t "$@" >"$bf_tmpdir/daemon.log" 2>&1 &
+	bf_track_pid $!
+	bf_wait_for 5 test -S "$RUNDIR/daemon.sock" || {
+		cat "$bf_tmpdir/daemon.log"
+		bf_skip "the daemon did not start"
+	}
+}
+
+bnft() {
+	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
+		timeout 20 "$BFEXEC" "$NFT" "$@"
+}

@@ -32,36 +32,8 @@ set -u
 # shellcheck source=selftests/shell/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-NFT=${NFT:-/usr/sbin/nft}
-case $BUILD in
-/*) BDIR=$BUILD ;;
-*) BDIR=$BF_ROOT/$BUILD ;;
-esac
-BPFILTER=$BDIR/bpfilter
-BFEXEC=$BDIR/bfexec
-RUNDIR=
+bf_nft_setup
 
-bf_require nft
-[ -x "$NFT" ] || bf_skip "no $NFT"
-for f in "$BPFILTER" "$BFEXEC" "$BDIR/libbpfilter-preload.so"; do
-	[ -e "$f" ] || bf_skip "$f not built"
-done
-
-trap bf_cleanup EXIT
-trap 'exit $KSFT_FAIL' INT TERM HUP
-
-bf_netns_setup || bf_skip "cannot set up namespaces and veth"
-
-RUNDIR=$bf_tmpdir/run
-"$BPFILTER" --runtime-dir "$RUNDIR" -t >"$bf_tmpdir/daemon.log" 2>&1 &
-bf_track_pid $!
-bf_wait_for 5 test -S "$RUNDIR/daemon.sock" || {
-	cat "$bf_tmpdir/daemon.log"
-	bf_skip "the daemon did not start"
-}
-
-bnft() { ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
-	timeout 20 "$BFEXEC" "$NFT" "$@"; }
 knft() { ip netns exec "$NS_B" timeout 20 "$NFT" "$@"; }
 
 cat >"$bf_tmpdir/rules.nft" <<'EOF'
