@@ -41,16 +41,22 @@ for want in "name bf_$chn" "chain = \"$chn\"" 'family = "inet"' 'hook = "nf_loca
 	fi
 done
 
-maps=$(bpftool map show)
-# Next-chain arrays of the programs the rule replaced may wait their
-# second before they close: at least two.
+# Programs the rule replaced (and their maps) stay alive for about a
+# second, held by the program arrays packets may still go through: wait
+# until only the running programs' maps are left, two of each kind.
+count_maps() { grep -c "name $1 " <<<"$(bpftool map show)"; }
 for kind in c k n; do
 	name="${kind}i.$tbl.$chn"
-	cnt=$(grep -c "name $name " <<<"$maps")
-	if [ "$cnt" -eq 2 ] || { [ "$kind" = n ] && [ "$cnt" -ge 2 ]; }; then
-		ok "bpftool map show: $cnt maps named $name"
+	cnt=0
+	for _ in $(seq 30); do
+		cnt=$(count_maps "$name")
+		[ "$cnt" -eq 2 ] && break
+		sleep 0.2
+	done
+	if [ "$cnt" -eq 2 ]; then
+		ok "bpftool map show: two maps named $name"
 	else
-		not_ok "bpftool map show: $cnt maps named $name, want 2"
+		not_ok "bpftool map show: $cnt maps named $name 6 s after the commit, want 2"
 	fi
 done
 

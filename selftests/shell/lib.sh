@@ -389,3 +389,15 @@ bnft() {
 	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
 		timeout 20 "$BFEXEC" "$NFT" "$@"
 }
+
+# bf_stop_daemon SIGNAL: signal the daemon started as $DPID, wait for it,
+# stop tracking it; returns its exit status.
+bf_stop_daemon() {
+	local rc
+	kill "-$1" "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	rc=$?
+	bf_untrack_pid "$DPID"
+	DPID=
+	return $rc
+}

@@ -61,8 +61,6 @@ bf_wait_for 5 test -S "$RUNDIR/daemon.sock" || {
 	bf_skip "the daemon did not start"
 }
 
-bnft() { ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
-	timeout 20 "$BFEXEC" "$NFT" "$@"; }
 knft() { ip netns exec "$NS_K" timeout 20 "$NFT" "$@"; }
 
 # same DESC ARGS...: same stdout, stderr and exit code from both.

@@ -75,19 +75,6 @@ start_daemon() {
 	}
 }
 
-# stop_daemon SIGNAL: signal the daemon, wait for it; its exit status.
-stop_daemon() {
-	local rc
-	kill "-$1" "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	rc=$?
-	bf_untrack_pid "$DPID"
-	DPID=
-	return $rc
-}
-
-bnft() { ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
-	timeout 20 "$BFEXEC" "$NFT" "$@"; }
 
 load_rules() {
 	bnft -f - <<EOF
@@ -135,7 +122,7 @@ if start_daemon "$bf_tmpdir/d1.log" -t --bpffs-path "$BPFFS"; then
 	bf_check "transient: nothing pinned" test ! -e "$BPFFS/bpfilter"
 	bf_check "transient: runtime directory holds the socket and lock only" \
 		test "$(ls -A "$RUNDIR" | tr '\n' ' ')" = "daemon.lock daemon.sock "
-	stop_daemon TERM
+	bf_stop_daemon TERM
 	bf_check "transient: stops cleanly" test $? -eq 0
 	bf_check "transient: its rules are gone once it stops" unfiltered
 else
@@ -153,7 +140,7 @@ if start_daemon "$bf_tmpdir/d2.log" --bpffs-path "$BPFFS"; then
 		dispatch/nf_local_in_ipv6_10/next; do
 		bf_check "pinned: netns-$NSINO/$f" test -e "$NSDIR/$f"
 	done
-	stop_daemon KILL
+	bf_stop_daemon KILL
 	bf_check "after kill -9: the dropped port is still dropped, the other passes" \
 		filters "$DROP" "$PASS"
 else
@@ -166,7 +153,7 @@ bf_check "removing the pins removes the rules" unfiltered
 
 if start_daemon "$bf_tmpdir/d3.log" --bpffs-path "$BPFFS"; then
 	load_rules >/dev/null 2>&1
-	stop_daemon TERM
+	bf_stop_daemon TERM
 	bf_check "SIGTERM in persistent mode: exit 0" test $? -eq 0
 	bf_check "after SIGTERM: the rules still filter" filters "$DROP" "$PASS"
 else
@@ -185,7 +172,7 @@ if start_daemon "$bf_tmpdir/d4.log" --bpffs-path "$BPFFS"; then
 	bf_check "... and its attach points'" \
 		test ! -e "$NSDIR/dispatch/nf_local_in_ipv4_10"
 	bf_check "the other table's are still there" test -e "$NSDIR/ip_t$$/c/prog"
-	stop_daemon KILL
+	bf_stop_daemon KILL
 	bf_check "after kill -9: the replaced rule filters" filters "$PASS" "$DROP"
 else
 	bf_not_ok "persistent daemon starts a third time"

@@ -197,11 +197,6 @@ daemon_start() {
 	bf_wait_for 5 test -S "$RUNDIR/daemon.sock"
 }
 
-bnft() {
-	ip netns exec "$NS_B" env BPFILTER_RUNTIME_DIR="$RUNDIR" \
-		timeout 20 "$BFEXEC" "$NFT" "$@"
-}
-
 # nft_counter FAMILY TABLE CHAIN: packets of the echo-request rule.
 nft_counter() {
 	bnft list chain "$1" "$2" "$3" |

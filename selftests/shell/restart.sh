@@ -92,19 +92,9 @@ start_daemon() {
 	}
 }
 
-# stop_daemon SIGNAL: its exit status.
-stop_daemon() {
-	local rc
-	kill "-$1" "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	rc=$?
-	bf_untrack_pid "$DPID"
-	DPID=
-	return $rc
-}
 
 # restart: SIGTERM, then start again.
-restart() { stop_daemon TERM && start_daemon; }
+restart() { bf_stop_daemon TERM && start_daemon; }
 
 nft_in() {
 	local ns=$1
@@ -229,7 +219,7 @@ if ip netns add "$NS_C"; then
 		nft_in "$NS_C" add chain ip c$$ in '{ type filter hook input priority 0; }'
 	bf_check "NS_C: pinned and saved" \
 		test -e "$BPFFS/bpfilter/netns-$cino/ip_c$$/in/prog" -a -e "$RUNDIR/state/netns-$cino"
-	stop_daemon TERM
+	bf_stop_daemon TERM
 	ip netns del "$NS_C" && NS_C=
 	start_daemon
 	bf_check "a namespace gone by the restart is said released" \
@@ -348,7 +338,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	spid=$!
 	bf_track_pid "$spid"
 	sleep "0.$((RANDOM % 8 + 2))"
-	stop_daemon KILL
+	bf_stop_daemon KILL
 	touch "$bf_tmpdir/stop"
 	bf_kill_pid "$spid"
 	if ! start_daemon; then
@@ -367,7 +357,7 @@ done
 bf_check "after the rounds: the flood rule's table is intact" drops 4242
 
 # ---- (e) bad state
-stop_daemon TERM
+bf_stop_daemon TERM
 cp "$STATE" "$bf_tmpdir/state.good"
 bad_start() { # DESC
 	local rc
@@ -417,7 +407,7 @@ if start_daemon; then
 		test -z "$(bnft list ruleset)"
 	bf_check "clean-up: NS_A's ruleset is still restored" \
 		eval "anft list ruleset | grep -q 'a$$'"
-	stop_daemon TERM
+	bf_stop_daemon TERM
 else
 	bf_not_ok "clean-up: the daemon starts"
 fi
