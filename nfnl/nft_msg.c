@@ -205,6 +205,11 @@ static int _bf_txn_deliver_acks(struct bf_nft_txn *txn)
 		};
 		int r;
 
+		/* nft before 1.1 does not print the extack message: say it
+		 * here too, so a user can learn why a rule was refused. */
+		if (a->err && a->msg)
+			bf_info("request refused (%s): %s", strerror(-a->err),
+				a->msg);
 		r = bf_nfnl_ack(txn->conn, a->nlh, a->err,
 				a->msg || a->bad ? &ext : NULL);
 		if (r)

@@ -45,6 +45,7 @@ if [ "$which" = all ] || [ "$which" = shell ]; then
 	run_one "diff/incr_diff.sh" env BUILD="$BUILD" bash selftests/diff/incr_diff.sh
 	run_one "diff/stress_diff.sh" env BUILD="$BUILD" bash selftests/diff/stress_diff.sh
 	run_one "diff/concurrency.sh" env BUILD="$BUILD" bash selftests/diff/concurrency.sh
+	run_one "corpus/corpus.sh" env BUILD="$BUILD" bash selftests/corpus/corpus.sh
 fi
 
 if [ "$which" = all ] || [ "$which" = fuzz ]; then
